@@ -1,0 +1,1 @@
+"""The command line: `main.py` declares the commands; `*_cmd.py` glue them to the library."""

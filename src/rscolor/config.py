@@ -1,0 +1,171 @@
+"""Typed experiment configuration, loaded from YAML.
+
+Every choice the paper fixes and every choice it leaves open is a field here with a
+documented default (see docs/method-notes.md in the shared folder and docs/design.md).
+A YAML file only needs the fields it changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rscolor.errors import UserError
+
+ColorSpaceName = Literal["lab", "yuv", "rgb"]
+NormName = Literal["batch", "instance", "syncbatch", "none"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    root: str | None = Field(None, description="Folder-per-class image tree; --data overrides it.")
+    crop_size: int = Field(256, description="Random training crop (px). Images smaller are resized up.")
+    eval_size: int | None = Field(
+        None,
+        description="Evaluation: None runs the whole image (reflect-padded to the network's "
+        "multiple); an int takes the centre crop of that size.",
+    )
+    split_ratios: tuple[int, int, int] = Field(
+        (3, 1, 1), description="train : test : val per class (paper Sec. 4.1)."
+    )
+    split_seed: int = Field(0, description="Seed of the per-class shuffle that makes the split.")
+    cache: bool = Field(True, description="Keep converted (lum, chroma) images in memory.")
+    num_workers: int = Field(0, description="DataLoader workers (0 = main process).")
+    hflip: bool = Field(True, description="Random horizontal flip when training.")
+    vflip: bool = Field(True, description="Random vertical flip (aerial scenes have no 'up').")
+    max_train_images: int | None = Field(None, description="Use at most this many (tests).")
+    val_max_images: int | None = Field(
+        None, description="Validate on at most this many val images each epoch (evenly spaced)."
+    )
+
+
+class GeneratorConfig(_Strict):
+    name: str = Field("joint_stream", description="Registry name: unet, joint_stream, multiscale.")
+    ngf: int = Field(64, description="Width of the first layer (pix2pix ngf).")
+    depth: int = Field(8, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256.")
+    max_mult: int = Field(8, description="Channel multiplier cap (pix2pix: ngf*8).")
+    norm: NormName = Field("batch", description="Norm layer; 'syncbatch' for multi-GPU BN.")
+    dropout: float = Field(0.5, description="Dropout in the innermost decoder layers.")
+    dropout_layers: int = Field(3, description="How many innermost decoder layers use dropout.")
+    # Joint stream switches (the ablation rows of Tables 3 and 4).
+    macro_stream: bool = Field(True, description="Add the macro stream (False = single stream).")
+    macro_scale: int = Field(2, description="AvgPool factor of the macro input x2 (paper: open).")
+    low_level: Literal["none", "concat", "lcfe"] = Field(
+        "lcfe", description="Macro first-layer feature into the micro stream: raw or through LCFE."
+    )
+    fusion: Literal["concat", "gsm"] = Field("gsm", description="How the two streams are fused.")
+    gsm_gate: Literal["sigmoid", "softmax"] = Field(
+        "sigmoid", description="GSM gates: per-stream sigmoid (GFF) or softmax over the streams."
+    )
+    lcfe_dk: int = Field(32, description="Width of LCFE's two 1x1 projections (d_k).")
+    lcfe_max_tokens: int = Field(
+        1024, description="LCFE keys/values are avg-pooled to at most this many positions."
+    )
+    lcfe_query_chunk: int = Field(4096, description="LCFE queries processed per chunk.")
+    # Multi-scale (Multi-G) generator.
+    kernel_sizes: tuple[int, ...] = Field((3, 5, 7), description="Multi-G parallel kernels.")
+    # Multi-D needs the generator's decoder side outputs.
+    side_outputs: int = Field(0, description="Decoder levels that also emit an image (Multi-D).")
+
+
+class DiscriminatorConfig(_Strict):
+    name: str | None = Field("dcgan", description="Registry name: dcgan, patchgan, multiscale; null = none.")
+    ndf: int = Field(64, description="Width of the first layer.")
+    n_layers: int = Field(4, description="Strided 4x4 conv layers.")
+    norm: NormName = Field("batch", description="Norm layer.")
+    scales: int = Field(3, description="Multi-D: number of decoder scales judged.")
+
+
+class LossConfig(_Strict):
+    l1_weight: float = Field(100.0, description="lambda of Eq. 3.")
+    gan_weight: float = Field(1.0, description="Weight of -log D(G(x)); 0 = plain regression.")
+    label_smoothing: float = Field(1.0, description="Target for real labels (Nazeri: 0.9).")
+
+
+class OptimConfig(_Strict):
+    lr: float = Field(2e-4, description="Generator lr (paper prints 3e-3; see docs/design.md).")
+    d_lr_ratio: float = Field(1.0, description="Discriminator lr = lr * ratio (Nazeri: 0.1).")
+    beta1: float = Field(0.5, description="Adam beta1 (Nazeri: 0).")
+    beta2: float = Field(0.999, description="Adam beta2.")
+    g_steps_per_d: int = Field(1, description="Generator updates per discriminator update.")
+    lr_decay: Literal["none", "linear", "cosine"] = Field(
+        "linear", description="Decay to 0 over the second half of training (pix2pix style)."
+    )
+    grad_clip: float | None = Field(None, description="Clip grad norm (None = off).")
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(30, description="Paper: 30.")
+    batch_size: int = Field(8, description="Per process. Paper: 8.")
+    max_steps_per_epoch: int | None = Field(None, description="Cap batches per epoch.")
+    seed: int = Field(0)
+    deterministic: bool = Field(False, description="torch deterministic algorithms.")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N.")
+    amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision on CUDA.")
+    channels_last: bool = Field(False, description="channels_last memory format on CUDA.")
+    compile: bool = Field(False, description="torch.compile the generator.")
+    select_metric: Literal["ciede2000", "acc2", "acc5", "psnr", "ssim", "l1"] = Field(
+        "ciede2000", description="Validation score that picks the best epoch."
+    )
+    checkpoint_every_steps: int | None = Field(
+        None, description="Also write last.pt every N steps (resume mid-epoch)."
+    )
+    threads: int | None = Field(None, description="torch CPU threads (None = torch default).")
+
+
+class ExperimentConfig(_Strict):
+    method: str = Field("jsdcgan", description="A name for tables and the model card.")
+    color_space: ColorSpaceName = Field("lab", description="lab predicts ab; yuv UV; rgb 3 ch.")
+    data: DataConfig = Field(default_factory=DataConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    gsd_note: str = Field(
+        "", description="Free text on the training imagery's ground sampling distance."
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"{source}: {where}: {first['msg']}") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Load a YAML config; `overrides` is a nested dict merged on top."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    if overrides:
+        raw = deep_merge(raw, overrides)
+    return config_from_dict(raw, str(path))
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

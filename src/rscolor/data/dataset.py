@@ -1,0 +1,117 @@
+"""The colorization dataset: an RGB scene image becomes (luminance input, colour target)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from rscolor.color import get_color_space, rgb_to_lab
+from rscolor.data.images import read_rgb
+
+
+def resize_rgb(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize RGB [0, 1] to (height, width) with a bicubic filter."""
+    img = Image.fromarray(np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8))
+    out = img.resize((size[1], size[0]), Image.Resampling.BICUBIC)
+    return np.asarray(out, dtype=np.float32) / 255.0
+
+
+class ColorizationDataset(Dataset):
+    """Images listed relative to `root`, converted to the model's colour space.
+
+    Training (``train=True``) takes a random `crop_size` crop and random flips, drawn from
+    a generator seeded by (seed, epoch, index), so a run is reproducible whatever the
+    number of workers and a resumed run sees the same crops. Evaluation takes the whole
+    image, or the centre `crop_size` crop when `crop_size` is given.
+    Converted images are cached in memory (float16) when `cache` is set: decoding and
+    the Lab conversion then happen once per image, not once per epoch.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        files: list[str],
+        color_space: str = "lab",
+        crop_size: int | None = None,
+        train: bool = False,
+        hflip: bool = True,
+        vflip: bool = True,
+        cache: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.root = Path(root)
+        self.files = list(files)
+        self.space = get_color_space(color_space)
+        self.crop_size = crop_size
+        self.train = train
+        self.hflip, self.vflip = hflip, vflip
+        self.cache_enabled = cache
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lum HxW, target HxWxC) of the whole image, float32."""
+        if index in self._cache:
+            lum, target = self._cache[index]
+            return lum.astype(np.float32), target.astype(np.float32)
+        rgb = read_rgb(self.root / self.files[index])
+        if self.crop_size and min(rgb.shape[:2]) < self.crop_size:
+            scale = self.crop_size / min(rgb.shape[:2])
+            size = (round(rgb.shape[0] * scale), round(rgb.shape[1] * scale))
+            rgb = resize_rgb(rgb, (max(size[0], self.crop_size), max(size[1], self.crop_size)))
+        lum, target = self.space.split(rgb)
+        if self.cache_enabled:
+            self._cache[index] = (lum.astype(np.float16), target.astype(np.float16))
+        return lum, target
+
+    def _window(self, shape: tuple[int, int], rng: np.random.Generator | None) -> tuple[int, int]:
+        size = self.crop_size or 0
+        h, w = shape
+        if rng is None:
+            return (h - size) // 2, (w - size) // 2
+        return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        """`key` is an index, or (epoch, index) from the training sampler."""
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+        lum, target = self.load_pair(index)
+        rng = np.random.default_rng([self.seed, epoch, index]) if self.train else None
+        if self.crop_size:
+            top, left = self._window(lum.shape, rng)
+            s = self.crop_size
+            lum, target = lum[top : top + s, left : left + s], target[top : top + s, left : left + s]
+        if rng is not None:
+            if self.hflip and rng.random() < 0.5:
+                lum, target = lum[:, ::-1], target[:, ::-1]
+            if self.vflip and rng.random() < 0.5:
+                lum, target = lum[::-1], target[::-1]
+        return {
+            "lum": torch.from_numpy(np.ascontiguousarray(lum))[None],
+            "target": torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1))),
+            "index": torch.tensor(index),
+        }
+
+
+def mean_ab(root: str | Path, files: list[str], progress: bool = False) -> tuple[float, float]:
+    """Mean CIE (a, b) over all pixels of `files`: the `mean_chroma` reference colorizer."""
+    from tqdm import tqdm
+
+    total = np.zeros(2, np.float64)
+    count = 0
+    for rel in tqdm(files, desc="mean chroma", disable=not progress, leave=False):
+        lab = rgb_to_lab(read_rgb(Path(root) / rel))
+        total += lab[..., 1:].reshape(-1, 2).sum(0)
+        count += lab.shape[0] * lab.shape[1]
+    mean = total / max(count, 1)
+    return float(mean[0]), float(mean[1])

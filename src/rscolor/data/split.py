@@ -1,0 +1,116 @@
+"""The deterministic per-class train / test / val split, kept as a JSON manifest.
+
+Every method compared on a data set reads the same manifest, so all are trained and
+scored on the same images. The split shuffles each class folder with a fixed seed and cuts
+it by the ratios (paper: 3:1:1), so adding a class does not move another class's images.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rscolor.data.images import find_images
+from rscolor.errors import UserError
+from rscolor.utils.io import atomic_write_text
+
+SPLITS = ("train", "test", "val")
+
+
+@dataclass
+class Split:
+    root: str
+    train: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    ratios: tuple[int, int, int] = (3, 1, 1)
+    seed: int = 0
+
+    def files(self, name: str) -> list[str]:
+        if name == "all":
+            return sorted(self.train + self.test + self.val)
+        if name not in SPLITS:
+            raise UserError(f"unknown split {name!r}: use train, test, val or all")
+        return list(getattr(self, name))
+
+    def classes(self) -> list[str]:
+        return sorted({class_of(f) for f in self.train + self.test + self.val})
+
+    def to_json(self) -> str:
+        body = {
+            "root": self.root,
+            "ratios": list(self.ratios),
+            "seed": self.seed,
+            "counts": {s: len(getattr(self, s)) for s in SPLITS},
+            **{s: getattr(self, s) for s in SPLITS},
+        }
+        return json.dumps(body, indent=1)
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Split:
+        try:
+            raw = json.loads(Path(path).read_text())
+            return cls(
+                root=raw["root"],
+                train=raw["train"],
+                test=raw["test"],
+                val=raw["val"],
+                ratios=tuple(raw["ratios"]),
+                seed=raw["seed"],
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(f"cannot read split manifest {path}: {exc}") from None
+
+
+def class_of(rel_path: str) -> str:
+    """The class of an image is its top folder ('' for images at the root)."""
+    parts = Path(rel_path).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
+def cut_counts(n: int, ratios: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Sizes of train / test / val for a class of n images (largest remainder rounding)."""
+    total = sum(ratios)
+    exact = [n * r / total for r in ratios]
+    counts = [int(x) for x in exact]
+    order = sorted(range(3), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in order[: n - sum(counts)]:
+        counts[i] += 1
+    return counts[0], counts[1], counts[2]
+
+
+def make_split(root: str | Path, ratios: tuple[int, int, int] = (3, 1, 1), seed: int = 0) -> Split:
+    root = Path(root)
+    images = find_images(root)
+    if not images:
+        raise UserError(f"no images (jpg, png, tif) found under {root}")
+    by_class: dict[str, list[str]] = {}
+    for path in images:
+        rel = path.relative_to(root).as_posix()
+        by_class.setdefault(class_of(rel), []).append(rel)
+    split = Split(root=str(root), ratios=ratios, seed=seed)
+    for name in sorted(by_class):
+        files = sorted(by_class[name])
+        random.Random(f"{seed}:{name}").shuffle(files)
+        n_train, n_test, _ = cut_counts(len(files), ratios)
+        split.train += sorted(files[:n_train])
+        split.test += sorted(files[n_train : n_train + n_test])
+        split.val += sorted(files[n_train + n_test :])
+    return split
+
+
+def load_or_make_split(
+    root: str | Path, manifest: str | Path, ratios: tuple[int, int, int], seed: int
+) -> Split:
+    """Reuse `manifest` if it exists (same images), else make the split and write it."""
+    manifest = Path(manifest)
+    if manifest.is_file():
+        return Split.load(manifest)
+    split = make_split(root, ratios, seed)
+    split.save(manifest)
+    return split

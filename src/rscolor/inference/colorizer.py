@@ -1,0 +1,97 @@
+"""Run a trained generator on images: luminance in, RGB out, input luminance kept."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from rscolor.color import ColorSpace, get_color_space
+from rscolor.config import ExperimentConfig
+from rscolor.errors import UserError
+from rscolor.training.checkpoint import (
+    checkpoint_config,
+    generator_from_checkpoint,
+    load_checkpoint,
+)
+
+SHIPPED_MODEL = "default.pt"
+
+
+def shipped_model_path() -> Path:
+    """The model that ships in the package (src/rscolor/weights/default.pt)."""
+    path = Path(str(resources.files("rscolor") / "weights" / SHIPPED_MODEL))
+    if not path.is_file():
+        raise UserError("no model ships with this install; pass --checkpoint")
+    return path
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("CUDA was asked for but is not available")
+    return torch.device(name)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad (replicate where the image is too small) bottom/right to a multiple."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x, (h, w)
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+
+
+class Colorizer:
+    """A generator plus what it needs to be used: its colour space and size multiple."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        cfg: ExperimentConfig,
+        meta: dict[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).eval()
+        self.cfg = cfg
+        self.meta = dict(meta or {})
+        self.space: ColorSpace = get_color_space(cfg.color_space)
+        self.size_multiple: int = int(getattr(generator, "size_multiple", 1))
+
+    @property
+    def train_size(self) -> int:
+        return int(self.meta.get("train_size", self.cfg.data.crop_size))
+
+    @torch.inference_mode()
+    def predict_batch(self, lum: torch.Tensor) -> torch.Tensor:
+        """B x 1 x H x W normalised luminance -> B x C x H x W target (any H, W)."""
+        padded, (h, w) = pad_to_multiple(lum.to(self.device), self.size_multiple)
+        return self.generator(padded)[..., :h, :w].float().cpu()
+
+    def predict_target(self, lum: np.ndarray) -> np.ndarray:
+        """HxW normalised luminance -> HxWxC target."""
+        out = self.predict_batch(torch.from_numpy(np.ascontiguousarray(lum, np.float32))[None, None])
+        return out[0].numpy().transpose(1, 2, 0)
+
+    def colorize_lum(self, lum: np.ndarray) -> np.ndarray:
+        return self.space.merge(lum, self.predict_target(lum))
+
+    def colorize(self, gray: np.ndarray) -> np.ndarray:
+        """Gray HxW in [0, 1] -> RGB HxWx3 in [0, 1] with the input's luminance."""
+        return self.colorize_lum(self.space.gray_to_lum(gray))
+
+
+def load_colorizer(checkpoint: str | Path | None = None, device: str = "auto") -> Colorizer:
+    """Load a checkpoint (best.pt, last.pt or an exported model); None = the shipped model."""
+    path = Path(checkpoint) if checkpoint else shipped_model_path()
+    ckpt = load_checkpoint(path)
+    generator = generator_from_checkpoint(ckpt, str(path))
+    return Colorizer(generator, checkpoint_config(ckpt, str(path)), ckpt.get("meta"), pick_device(device))

@@ -1,0 +1,59 @@
+"""Per-image metrics on 8-bit-quantised RGB, and their mean over a set of images.
+
+The prediction is quantised to 8 bits first, as a saved PNG would be, so the numbers are
+those of the files a user gets. PSNR and SSIM are on RGB in [0, 1] (scikit-image);
+CIEDE2000 is scikit-image's, averaged over pixels; colorfulness is Hasler and
+Suesstrunk (2003) on the 0..255 scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.color import deltaE_ciede2000
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from rscolor.color import rgb_to_lab
+from rscolor.metrics.accuracy import acc_eps
+
+METRIC_KEYS = ("acc2", "acc5", "psnr", "ssim", "ciede2000", "colorfulness")
+
+
+def quantize8(rgb: np.ndarray) -> np.ndarray:
+    return (np.round(np.clip(rgb, 0, 1) * 255.0) / 255.0).astype(np.float32)
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler & Suesstrunk's M3 on RGB in [0, 1], reported on the 0..255 scale."""
+    r, g, b = (rgb[..., i].astype(np.float64) * 255.0 for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    std = np.sqrt(rg.std() ** 2 + yb.std() ** 2)
+    mean = np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    return float(std + 0.3 * mean)
+
+
+def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict[str, float]:
+    pred, true = quantize8(pred_rgb), quantize8(true_rgb)
+    lab_p, lab_t = rgb_to_lab(pred), rgb_to_lab(true)
+    small = min(true.shape[:2]) < 7
+    return {
+        "acc2": 100.0 * acc_eps(lab_p, lab_t, 2),
+        "acc5": 100.0 * acc_eps(lab_p, lab_t, 5),
+        "psnr": float(min(peak_signal_noise_ratio(true, pred, data_range=1.0), 100.0)),
+        "ssim": float(
+            structural_similarity(true, pred, channel_axis=-1, data_range=1.0, win_size=3 if small else 7)
+        ),
+        "ciede2000": float(deltaE_ciede2000(lab_t, lab_p).mean()),
+        "colorfulness": colorfulness(pred),
+        "colorfulness_gt": colorfulness(true),
+    }
+
+
+def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Mean of each metric over images, plus the colorfulness gap (output - ground truth)."""
+    if not rows:
+        return {}
+    out = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if isinstance(rows[0][k], float)}
+    if "colorfulness" in out and "colorfulness_gt" in out:
+        out["colorfulness_gap"] = out["colorfulness"] - out["colorfulness_gt"]
+    out["images"] = len(rows)
+    return out

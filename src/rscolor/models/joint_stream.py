@@ -1,0 +1,87 @@
+"""The Joint Stream generator (paper Fig. 1) and its ablation switches (Tables 3, 4).
+
+=========================  =============  =========  ======
+ablation row               macro_stream   low_level  fusion
+=========================  =============  =========  ======
+Single stream              False          none       -
+Joint stream               True           none       concat
+J-S + Concat (w/o LCFE)    True           concat     concat
+J-S + LCFE                 True           lcfe       concat
+J-S + LCFE + GSM (full)    True           lcfe       gsm
+=========================  =============  =========  ======
+
+The micro stream is a U-Net on x1 whose outermost layer gives `ngf` feature channels at
+full resolution. The macro stream is a U-Net one level shallower on x2 = AvgPool(x1), so
+both reach a 1x1 bottleneck at the training size. The macro stream's first encoder output
+goes (raw, or through LCFE) up to full size and is concatenated with the micro stream's
+last feature map; a 3x3 conv projects that back to `ngf` channels (X_i). The macro output
+is upsampled to full size (X_a). GSM (or concatenation + 3x3 conv) fuses X_i and X_a, and
+a ReLU-conv-tanh head makes the image.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from rscolor.config import GeneratorConfig
+from rscolor.models.blocks import conv_block, image_head, resize_to
+from rscolor.models.gsm import GatedSelection
+from rscolor.models.lcfe import LCFE
+from rscolor.models.unet import unet_from_config
+
+
+class JointStreamGenerator(nn.Module):
+    def __init__(self, cfg: GeneratorConfig, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        if not cfg.macro_stream and cfg.low_level != "none":
+            raise ValueError("low_level needs the macro stream (macro_stream: true)")
+        width = cfg.ngf
+        self.cfg = cfg
+        self.micro = unet_from_config(cfg, in_ch, width, cfg.depth, tanh=False)
+        self.macro = (
+            unet_from_config(cfg, in_ch, width, cfg.depth - 1, tanh=False)
+            if cfg.macro_stream
+            else None
+        )
+        self.lcfe = (
+            LCFE(width, cfg.lcfe_dk, cfg.lcfe_max_tokens, cfg.lcfe_query_chunk)
+            if cfg.low_level == "lcfe"
+            else None
+        )
+        self.supplement = conv_block(2 * width, width) if cfg.low_level != "none" else None
+        self.fuse: nn.Module | None = None
+        if cfg.macro_stream:
+            self.fuse = (
+                GatedSelection(width, cfg.gsm_gate)
+                if cfg.fusion == "gsm"
+                else conv_block(2 * width, width)
+            )
+        self.head = image_head(width, out_ch)
+
+    @property
+    def size_multiple(self) -> int:
+        micro = 2**self.cfg.depth
+        if self.macro is None:
+            return micro
+        return max(micro, self.cfg.macro_scale * 2 ** (self.cfg.depth - 1))
+
+    def forward(self, x1: torch.Tensor) -> torch.Tensor:
+        micro, _ = self.micro.forward_features(x1)
+        if self.macro is None:
+            return self.head(micro)
+        x2 = F.avg_pool2d(x1, self.cfg.macro_scale)
+        macro, macro_feats = self.macro.forward_features(x2)
+        x_i = micro
+        if self.supplement is not None:
+            low = macro_feats.encoder[0]
+            if self.lcfe is not None:
+                low = self.lcfe(low)
+            x_i = self.supplement(torch.cat([micro, resize_to(low, micro)], 1))
+        x_a = resize_to(macro, micro)
+        if isinstance(self.fuse, GatedSelection):
+            fused = self.fuse(x_i, x_a)
+        else:
+            fused = self.fuse(torch.cat([x_i, x_a], 1))
+        return self.head(fused)

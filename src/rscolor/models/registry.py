@@ -1,0 +1,59 @@
+"""Networks found by name, as pix2pix finds its models: a YAML config names a generator
+and a discriminator; `build_generator` / `build_discriminator` make them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from rscolor.color import get_color_space
+from rscolor.config import DiscriminatorConfig, ExperimentConfig, GeneratorConfig
+from rscolor.errors import UserError
+from rscolor.models.discriminators import (
+    build_conv_discriminator,
+    build_multiscale_discriminator,
+)
+from rscolor.models.joint_stream import JointStreamGenerator
+from rscolor.models.multiscale_generator import MultiScaleGenerator
+from rscolor.models.unet import UNetGenerator
+
+GeneratorFactory = Callable[[GeneratorConfig, int, int], nn.Module]
+DiscriminatorFactory = Callable[[DiscriminatorConfig, int], nn.Module]
+
+GENERATORS: dict[str, GeneratorFactory] = {
+    "unet": UNetGenerator,
+    "joint_stream": JointStreamGenerator,
+    "multiscale": MultiScaleGenerator,
+}
+
+DISCRIMINATORS: dict[str, DiscriminatorFactory] = {
+    "patchgan": build_conv_discriminator,
+    "dcgan": build_conv_discriminator,
+    "multiscale": build_multiscale_discriminator,
+}
+
+
+def build_generator(cfg: ExperimentConfig) -> nn.Module:
+    name = cfg.generator.name
+    if name not in GENERATORS:
+        raise UserError(f"unknown generator {name!r}; known: {', '.join(sorted(GENERATORS))}")
+    out_ch = get_color_space(cfg.color_space).target_channels
+    try:
+        return GENERATORS[name](cfg.generator, 1, out_ch)
+    except ValueError as exc:
+        raise UserError(f"generator {name}: {exc}") from None
+
+
+def build_discriminator(cfg: ExperimentConfig) -> nn.Module | None:
+    name = cfg.discriminator.name
+    if name is None or cfg.loss.gan_weight == 0:
+        return None
+    if name not in DISCRIMINATORS:
+        raise UserError(f"unknown discriminator {name!r}; known: {', '.join(sorted(DISCRIMINATORS))}")
+    in_ch = 1 + get_color_space(cfg.color_space).target_channels
+    return DISCRIMINATORS[name](cfg.discriminator, in_ch)
+
+
+def is_multiscale_d(cfg: ExperimentConfig) -> bool:
+    return cfg.discriminator.name == "multiscale" and cfg.loss.gan_weight > 0

@@ -1,0 +1,1 @@
+"""Training: the GAN / L1 loop, checkpoints, resume, logging and DDP."""

@@ -1,0 +1,505 @@
+"""The training loop: one code path for CPU, one GPU and ``torchrun`` on many.
+
+A run directory holds::
+
+    split.json      the train / test / val manifest (reused by evaluation)
+    config.yaml     the resolved config
+    last.pt         full training state, written atomically each epoch (and every
+                    `checkpoint_every_steps`); --resume continues from it exactly
+    best.pt         the generator of the best epoch by validation score (for inference)
+    history.csv     per-epoch losses and validation metrics
+    history.png     a plot of it
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from rscolor.config import ExperimentConfig
+from rscolor.data.dataset import ColorizationDataset, mean_ab
+from rscolor.data.split import Split, load_or_make_split
+from rscolor.errors import UserError
+from rscolor.inference.colorizer import Colorizer
+from rscolor.metrics.evaluate import evaluate_images
+from rscolor.models.discriminators import pyramid
+from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
+from rscolor.training import distributed as D
+from rscolor.training.checkpoint import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.training.history import plot_history, write_csv
+from rscolor.training.losses import gan_loss, l1_loss
+from rscolor.training.sampler import ResumableSampler
+
+LOWER_IS_BETTER = {"ciede2000", "l1"}
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainSummary:
+    run_dir: Path
+    epochs: int
+    best_epoch: int
+    best_score: float
+    seconds: float
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+def rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def set_requires_grad(module: nn.Module | None, flag: bool) -> None:
+    if module is not None:
+        for p in module.parameters():
+            p.requires_grad_(flag)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    module = module.module if isinstance(module, DistributedDataParallel) else module
+    return getattr(module, "_orig_mod", module)
+
+
+def lr_lambda(kind: str, epochs: int):
+    """pix2pix schedule: constant for the first half, then linear (or cosine) to 0."""
+    half = epochs // 2
+
+    def factor(epoch: int) -> float:
+        if kind == "none" or epoch < half:
+            return 1.0
+        progress = (epoch - half + 1) / max(1, epochs - half + 1)
+        if kind == "linear":
+            return 1.0 - progress
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def evenly_spaced(files: list[str], limit: int | None) -> list[str]:
+    if not limit or len(files) <= limit:
+        return files
+    idx = np.linspace(0, len(files) - 1, limit).round().astype(int)
+    return [files[i] for i in idx]
+
+
+class Trainer:
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        run_dir: str | Path,
+        data_root: str | Path | None = None,
+        split_manifest: str | Path | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        root = data_root or cfg.data.root
+        if root is None:
+            raise UserError("no data folder: give --data DIR or data.root in the config")
+        self.data_root = Path(root)
+        self.split_manifest = Path(split_manifest) if split_manifest else None
+        self.progress = progress
+        self.dist, self.device = D.init_distributed(cfg.train.device)
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.global_step = 0
+        self.best_score = math.nan
+        self.best_epoch = -1
+        self.mean_ab: tuple[float, float] = (0.0, 0.0)
+        self._sums: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- set-up
+    def log(self, message: str) -> None:
+        if self.dist.is_main and self.progress:
+            tqdm.write(message)
+
+    def prepare_split(self) -> Split:
+        manifest = self.run_dir / "split.json"
+        if self.split_manifest and not manifest.exists() and self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.split_manifest, manifest)
+        if self.dist.is_main:
+            split = load_or_make_split(
+                self.data_root, manifest, self.cfg.data.split_ratios, self.cfg.data.split_seed
+            )
+        D.barrier(self.dist)
+        if not self.dist.is_main:
+            split = Split.load(manifest)
+        if not split.train:
+            raise UserError(f"no training images in {self.data_root}")
+        return split
+
+    def build(self) -> None:
+        cfg = self.cfg
+        if self.dist.is_main:
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"cannot create run folder {self.run_dir}: {exc.strerror}") from None
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        seed_everything(cfg.train.seed + self.dist.rank, cfg.train.deterministic)
+        self.split = self.prepare_split()
+        files = self.split.train[: cfg.data.max_train_images] if cfg.data.max_train_images else self.split.train
+        self.dataset = ColorizationDataset(
+            self.data_root,
+            files,
+            cfg.color_space,
+            cfg.data.crop_size,
+            train=True,
+            hflip=cfg.data.hflip,
+            vflip=cfg.data.vflip,
+            cache=cfg.data.cache,
+            seed=cfg.train.seed,
+        )
+        self.sampler = ResumableSampler(
+            len(self.dataset),
+            cfg.train.batch_size,
+            cfg.train.seed,
+            self.dist.rank,
+            self.dist.world_size,
+            cfg.train.max_steps_per_epoch,
+        )
+        if self.sampler.batches_per_epoch() == 0:
+            raise UserError(
+                f"{len(self.dataset)} training images are fewer than one batch of "
+                f"{cfg.train.batch_size} per process"
+            )
+        self.loader = DataLoader(
+            self.dataset,
+            batch_size=cfg.train.batch_size,
+            sampler=self.sampler,
+            num_workers=cfg.data.num_workers,
+            persistent_workers=cfg.data.num_workers > 0,
+            pin_memory=self.device.type == "cuda",
+        )
+        self.build_models()
+
+    def build_models(self) -> None:
+        cfg = self.cfg
+        g = build_generator(cfg).to(self.device)
+        d = build_discriminator(cfg)
+        d = d.to(self.device) if d is not None else None
+        if self.device.type == "cuda" and cfg.train.channels_last:
+            g = g.to(memory_format=torch.channels_last)
+            d = d.to(memory_format=torch.channels_last) if d is not None else None
+        self.g_raw, self.d_raw = g, d
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        self.opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.lr, betas=betas)
+        self.opt_d = (
+            torch.optim.Adam(d.parameters(), lr=cfg.optim.lr * cfg.optim.d_lr_ratio, betas=betas)
+            if d is not None
+            else None
+        )
+        factor = lr_lambda(cfg.optim.lr_decay, cfg.train.epochs)
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, factor)
+        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, factor) if self.opt_d else None
+        self.scaler = torch.amp.GradScaler(
+            "cuda", enabled=self.device.type == "cuda" and cfg.train.amp == "fp16"
+        )
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            g = DistributedDataParallel(g, device_ids=ids)
+            d = DistributedDataParallel(d, device_ids=ids) if d is not None else None
+        if cfg.train.compile:
+            g = torch.compile(g)
+        self.g, self.d = g, d
+        self.multiscale = is_multiscale_d(cfg)
+
+    @property
+    def amp_dtype(self) -> torch.dtype | None:
+        if self.device.type != "cuda" or self.cfg.train.amp == "off":
+            return None
+        return torch.bfloat16 if self.cfg.train.amp == "bf16" else torch.float16
+
+    def autocast(self):
+        dtype = self.amp_dtype
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    # ---------------------------------------------------------------- resume
+    def state(self) -> dict[str, Any]:
+        return {
+            "config": self.cfg.to_dict(),
+            "generator": self.g_raw.state_dict(),
+            "discriminator": self.d_raw.state_dict() if self.d_raw is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict() if self.opt_d else None,
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict() if self.sched_d else None,
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "step": self.global_step,
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "history": self.history,
+            "epoch_sums": self._sums,
+            "rng": rng_state(),
+            "meta": self.meta(),
+        }
+
+    def load_state(self, ckpt: dict[str, Any]) -> None:
+        try:
+            self.g_raw.load_state_dict(ckpt["generator"])
+            if self.d_raw is not None and ckpt.get("discriminator") is not None:
+                self.d_raw.load_state_dict(ckpt["discriminator"])
+        except RuntimeError:
+            raise UserError("last.pt does not match this config's architecture") from None
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        if self.opt_d and ckpt.get("opt_d"):
+            self.opt_d.load_state_dict(ckpt["opt_d"])
+        self.sched_g.load_state_dict(ckpt["sched_g"])
+        if self.sched_d and ckpt.get("sched_d"):
+            self.sched_d.load_state_dict(ckpt["sched_d"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.epoch, self.step_in_epoch = ckpt["epoch"], ckpt["step_in_epoch"]
+        self.global_step = ckpt["step"]
+        self.best_score, self.best_epoch = ckpt["best_score"], ckpt["best_epoch"]
+        self.history = ckpt["history"]
+        self._sums = dict(ckpt.get("epoch_sums") or {})
+        self.mean_ab = tuple(ckpt["meta"]["mean_ab"])
+        set_rng_state(ckpt["rng"])
+
+    def try_resume(self) -> bool:
+        last = self.run_dir / "last.pt"
+        if not last.is_file():
+            self.log(f"no checkpoint in {self.run_dir}: starting from scratch")
+            return False
+        ckpt = load_checkpoint(last, map_location=self.device)
+        if ckpt["config"] != self.cfg.to_dict():
+            self.log("note: resuming with the config stored in last.pt")
+            from rscolor.config import config_from_dict
+
+            self.cfg = config_from_dict(ckpt["config"], str(last))
+        self.load_state(ckpt)
+        self.log(f"resumed from {last}: epoch {self.epoch + 1}, batch {self.step_in_epoch}")
+        return True
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "method": self.cfg.method,
+            "color_space": self.cfg.color_space,
+            "train_size": self.cfg.data.crop_size,
+            "mean_ab": list(self.mean_ab),
+            "best_epoch": self.best_epoch,
+            "best_score": self.best_score,
+            "select_metric": self.cfg.train.select_metric,
+            "data": self.data_root.name,
+            "gsd_note": self.cfg.gsd_note,
+        }
+
+    def save_last(self) -> None:
+        if self.dist.is_main:
+            save_checkpoint(self.run_dir / "last.pt", self.state())
+
+    # -------------------------------------------------------------- training
+    def generate(self, lum: torch.Tensor) -> list[torch.Tensor]:
+        if self.multiscale:
+            return self.g(lum, multiscale=True)
+        return [self.g(lum)]
+
+    def train_step(self, lum: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        cfg = self.cfg
+        with self.autocast():
+            fakes = self.generate(lum)
+        logs: dict[str, float] = {}
+        d_loss = None
+        if self.d is not None and self.global_step % cfg.optim.g_steps_per_d == 0:
+            set_requires_grad(self.d, True)
+            reals = pyramid(target, len(fakes)) if self.multiscale else [target]
+            with self.autocast():
+                real_in = reals if self.multiscale else reals[0]
+                fake_in = [f.detach() for f in fakes] if self.multiscale else fakes[0].detach()
+                d_loss = 0.5 * (
+                    gan_loss(self.d(lum, real_in), True, cfg.loss.label_smoothing)
+                    + gan_loss(self.d(lum, fake_in), False)
+                )
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler.scale(d_loss).backward()
+            self.scaler.step(self.opt_d)
+        set_requires_grad(self.d, False)
+        with self.autocast():
+            l1 = l1_loss(fakes, target)
+            g_loss = cfg.loss.l1_weight * l1
+            adv = None
+            if self.d is not None:
+                adv = gan_loss(self.d(lum, fakes if self.multiscale else fakes[0]), True)
+                g_loss = g_loss + cfg.loss.gan_weight * adv
+        self.check_finite(g_loss, d_loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(g_loss).backward()
+        if cfg.optim.grad_clip:
+            self.scaler.unscale_(self.opt_g)
+            nn.utils.clip_grad_norm_(self.g.parameters(), cfg.optim.grad_clip)
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        logs["l1"] = float(l1.detach())
+        logs["g_loss"] = float(g_loss.detach())
+        if adv is not None:
+            logs["adv"] = float(adv.detach())
+        if d_loss is not None:
+            logs["d_loss"] = float(d_loss.detach())
+        return logs
+
+    def check_finite(self, g_loss: torch.Tensor, d_loss: torch.Tensor | None) -> None:
+        bad = not bool(torch.isfinite(g_loss)) or (d_loss is not None and not bool(torch.isfinite(d_loss)))
+        flag = torch.tensor([1.0 if bad else 0.0], device=self.device)
+        if D.all_reduce_mean(self.dist, flag).item() > 0:
+            raise TrainingDiverged(
+                f"loss became NaN/inf at epoch {self.epoch + 1}, step {self.global_step}; "
+                f"stopped, the last good checkpoint is {self.run_dir / 'last.pt'} "
+                "(try a lower optim.lr, optim.grad_clip, or train.amp: bf16)"
+            )
+
+    def accumulate(self, logs: dict[str, float]) -> None:
+        for k, v in logs.items():
+            self._sums[k] = self._sums.get(k, 0.0) + v
+            self._sums[f"n_{k}"] = self._sums.get(f"n_{k}", 0.0) + 1
+
+    def epoch_means(self) -> dict[str, float]:
+        return {
+            k: self._sums[k] / self._sums[f"n_{k}"] for k in self._sums if not k.startswith("n_")
+        }
+
+    def run_epoch(self) -> None:
+        self.sampler.set_epoch(self.epoch, self.step_in_epoch)
+        self.g.train()
+        if self.d is not None:
+            self.d.train()
+        total = self.sampler.batches_per_epoch()
+        bar = tqdm(
+            self.loader,
+            total=total,
+            initial=self.step_in_epoch,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
+            disable=not (self.progress and self.dist.is_main),
+            dynamic_ncols=True,
+        )
+        every = self.cfg.train.checkpoint_every_steps
+        for batch in bar:
+            lum = batch["lum"].to(self.device, non_blocking=True)
+            target = batch["target"].to(self.device, non_blocking=True)
+            logs = self.train_step(lum, target)
+            self.accumulate(logs)
+            self.global_step += 1
+            self.step_in_epoch += 1
+            bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k != "g_loss"})
+            if every and self.global_step % every == 0 and self.step_in_epoch < total:
+                self.save_last()
+        bar.close()
+
+    # ------------------------------------------------------------ validation
+    def validate(self) -> dict[str, float]:
+        cfg = self.cfg
+        files = evenly_spaced(self.split.val, cfg.data.val_max_images)
+        if not files:
+            return {}
+        colorizer = Colorizer(unwrap(self.g), cfg, self.meta(), self.device)
+        result = evaluate_images(
+            {"model": lambda rgb: colorizer.colorize_lum(colorizer.space.split(rgb)[0])},
+            self.data_root,
+            files,
+            eval_size=cfg.data.eval_size,
+            references=False,
+            progress=self.progress,
+            desc="validate",
+        )
+        unwrap(self.g).train()
+        return result.rows["model"]
+
+    def is_better(self, score: float) -> bool:
+        if math.isnan(self.best_score):
+            return True
+        if self.cfg.train.select_metric in LOWER_IS_BETTER:
+            return score < self.best_score
+        return score > self.best_score
+
+    def end_epoch(self, started: float) -> None:
+        self.sched_g.step()
+        if self.sched_d:
+            self.sched_d.step()
+        row: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.global_step}
+        row.update(self.epoch_means())
+        row["lr"] = self.opt_g.param_groups[0]["lr"]
+        if self.dist.is_main:
+            val = self.validate()
+            row.update({f"val_{k}": v for k, v in val.items() if k != "images"})
+            row["seconds"] = time.time() - started
+            score = val.get(self.cfg.train.select_metric, row.get("l1", math.nan))
+            if self.is_better(score):
+                self.best_score, self.best_epoch = float(score), self.epoch + 1
+                payload = inference_payload(unwrap(self.g), self.cfg, self.meta())
+                save_checkpoint(self.run_dir / "best.pt", payload)
+            self.history.append(row)
+            write_csv(self.run_dir / "history.csv", self.history)
+            plot_history(self.run_dir / "history.png", self.history, self.cfg.train.select_metric)
+            shown = {k: round(v, 3) for k, v in row.items() if k.startswith("val_")}
+            self.log(f"epoch {self.epoch + 1}: {shown} (best: epoch {self.best_epoch})")
+        self.epoch += 1
+        self.step_in_epoch = 0
+        self._sums = {}
+        self.save_last()
+        D.barrier(self.dist)
+
+    # -------------------------------------------------------------- the run
+    def fit(self, resume: bool = False) -> TrainSummary:
+        self.build()
+        resumed = self.try_resume() if resume else False
+        if not resumed:
+            self.mean_ab = mean_ab(self.data_root, self.dataset.files, progress=self.progress)
+        if self.dist.is_main:
+            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(self.cfg.to_dict(), sort_keys=False))
+        t = self.cfg.train
+        self.log(
+            f"{self.cfg.method}: {len(self.dataset)} training images, {self.dist.world_size} "
+            f"process(es) on {self.device.type}, effective batch {t.batch_size * self.dist.world_size}, "
+            f"lr {self.cfg.optim.lr:g}, amp {t.amp if self.device.type == 'cuda' else 'off'}"
+        )
+        started = time.time()
+        while self.epoch < t.epochs:
+            epoch_start = time.time()
+            self.run_epoch()
+            self.end_epoch(epoch_start)
+        D.cleanup(self.dist)
+        return TrainSummary(
+            self.run_dir, self.epoch, self.best_epoch, self.best_score, time.time() - started
+        )

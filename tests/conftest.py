@@ -17,7 +17,9 @@ CLASS_COLORS = {"forest": (40, 110, 50), "beach": (200, 180, 120), "pond": (50, 
 def smooth_scene(rng: np.random.Generator, size: int, base: tuple[int, int, int]) -> np.ndarray:
     """A smooth random texture tinted with the class colour (uint8 HxWx3)."""
     coarse = rng.uniform(-1, 1, (size // 8 + 2, size // 8 + 2))
-    noise = np.asarray(Image.fromarray(((coarse + 1) * 127).astype(np.uint8)).resize((size, size), Image.BILINEAR))
+    noise = np.asarray(
+        Image.fromarray(((coarse + 1) * 127).astype(np.uint8)).resize((size, size), Image.BILINEAR)
+    )
     shade = noise.astype(np.float32) / 255.0 - 0.5
     img = np.clip(np.array(base, np.float32)[None, None] * (1 + 0.8 * shade[..., None]), 0, 255)
     return img.astype(np.uint8)

@@ -31,4 +31,8 @@ def test_paper_config_has_the_papers_settings() -> None:
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-paper.yaml")
     assert cfg.train.batch_size == 8 and cfg.train.epochs == 30
     assert cfg.loss.l1_weight == 100 and cfg.data.crop_size == 256
-    assert cfg.generator.depth == 8 and cfg.generator.low_level == "lcfe" and cfg.generator.fusion == "gsm"
+    assert (
+        cfg.generator.depth == 8
+        and cfg.generator.low_level == "lcfe"
+        and cfg.generator.fusion == "gsm"
+    )

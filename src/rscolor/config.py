@@ -25,7 +25,9 @@ class _Strict(BaseModel):
 
 class DataConfig(_Strict):
     root: str | None = Field(None, description="Folder-per-class image tree; --data overrides it.")
-    crop_size: int = Field(256, description="Random training crop (px). Images smaller are resized up.")
+    crop_size: int = Field(
+        256, description="Random training crop (px). Images smaller are resized up."
+    )
     eval_size: int | None = Field(
         None,
         description="Evaluation: None runs the whole image (reflect-padded to the network's "
@@ -75,7 +77,9 @@ class GeneratorConfig(_Strict):
 
 
 class DiscriminatorConfig(_Strict):
-    name: str | None = Field("dcgan", description="Registry name: dcgan, patchgan, multiscale; null = none.")
+    name: str | None = Field(
+        "dcgan", description="Registry name: dcgan, patchgan, multiscale; null = none."
+    )
     ndf: int = Field(64, description="Width of the first layer.")
     n_layers: int = Field(4, description="Strided 4x4 conv layers.")
     norm: NormName = Field("batch", description="Norm layer.")
@@ -169,3 +173,25 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["train.epochs=1", "data.val_max_images=50"]`` -> a nested dict; values are YAML."""
+    tree: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+            raise UserError(f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. train.epochs=1")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise UserError(f"--set {item!r}: the value is not valid YAML") from None
+        *parents, leaf = key.strip().split(".")
+        node = tree
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise UserError(f"--set {item!r} conflicts with another --set")
+            node = child
+        node[leaf] = value
+    return tree

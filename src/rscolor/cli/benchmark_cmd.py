@@ -1,7 +1,49 @@
-"""`rscolor benchmark` (placeholder until its issue lands)."""
+"""`rscolor benchmark`."""
 
-from rscolor.errors import UserError
+from __future__ import annotations
+
+from pathlib import Path
+
+from rscolor.benchmark import BenchmarkOptions, run_suite
+from rscolor.config import parse_overrides
 
 
-def run_benchmark(*args, **kwargs) -> None:
-    raise UserError("rscolor benchmark is not implemented yet")
+def run_benchmark(
+    data: Path,
+    out: Path,
+    suite: str = "compare",
+    scale: str = "cpu",
+    epochs: int | None = None,
+    max_train_images: int | None = None,
+    max_test_images: int | None = None,
+    max_steps_per_epoch: int | None = None,
+    device: str | None = None,
+    configs: Path | None = None,
+    progress: bool = True,
+    overrides: list[str] | None = None,
+) -> None:
+    result = run_suite(
+        BenchmarkOptions(
+            data=data,
+            out=out,
+            suite=suite,
+            scale=scale,
+            epochs=epochs,
+            max_train_images=max_train_images,
+            max_steps_per_epoch=max_steps_per_epoch,
+            max_test_images=max_test_images,
+            device=device,
+            configs_dir=configs,
+            progress=progress,
+            extra=parse_overrides(overrides) or None,
+        )
+    )
+    reused = [k for k in result.runs if k not in result.trained]
+    trained = ", ".join(result.trained) or "none"
+    print(
+        f"{len(result.runs)} methods on {len(result.test_files)} test images "
+        f"(trained now: {trained}; reused: {', '.join(reused) or 'none'})"
+    )
+    print((result.out / "table.md").read_text())
+    for path in result.written:
+        print(f"wrote {path}")

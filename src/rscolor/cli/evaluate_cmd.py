@@ -27,10 +27,12 @@ def split_for(checkpoint: Path, data: Path, ratios: tuple[int, int, int], seed: 
 
 def format_table(rows: dict[str, dict[str, float]]) -> str:
     keys = (*METRIC_KEYS, "colorfulness_gap")
-    head = f"{'':<12}" + "".join(f"{k:>14}" for k in keys)
+    widths = [max(11, len(k) + 2) for k in keys]
+    head = f"{'':<12}" + "".join(f"{k:>{w}}" for k, w in zip(keys, widths, strict=True))
     lines = [head]
     for name, row in rows.items():
-        lines.append(f"{name:<12}" + "".join(f"{row.get(k, float('nan')):>14.4f}" for k in keys))
+        cells = (f"{row.get(k, float('nan')):>{w}.4f}" for k, w in zip(keys, widths, strict=True))
+        lines.append(f"{name:<12}" + "".join(cells))
     return "\n".join(lines)
 
 

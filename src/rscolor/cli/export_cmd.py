@@ -1,7 +1,33 @@
-"""`rscolor export` (placeholder until its issue lands)."""
+"""`rscolor export`: a checkpoint as an ONNX model (dynamic batch and tile size, checked
+against torch before it is written), or as a small inference-only torch checkpoint
+(generator weights in fp16, config and metadata: how the shipped model is made)."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from rscolor.errors import UserError
+from rscolor.inference.colorizer import load_colorizer
+from rscolor.inference.onnx_backend import OPSET, TOLERANCE, export_onnx
+from rscolor.training.checkpoint import inference_payload, save_checkpoint
+
+FORMATS = ("onnx", "torch-fp16")
 
 
-def run_export(*args, **kwargs) -> None:
-    raise UserError("rscolor export is not implemented yet")
+def run_export(out: Path, checkpoint: Path | None, format: str, force: bool) -> None:
+    if format not in FORMATS:
+        raise UserError(f"unknown export format {format!r}: {', '.join(FORMATS)}")
+    if out.exists() and not force:
+        raise UserError(f"{out} exists (use --force to overwrite)")
+    colorizer = load_colorizer(checkpoint, "cpu")
+    if format == "torch-fp16":
+        payload = inference_payload(colorizer.generator, colorizer.cfg, colorizer.meta, half=True)
+        save_checkpoint(out, payload)
+        size = out.stat().st_size / 2**20
+        print(f"wrote {out}: generator weights in fp16, {size:.1f} MiB")
+        return
+    diff = export_onnx(colorizer, out, force=force)
+    print(
+        f"wrote {out}: ONNX opset {OPSET}, dynamic batch and tile size (multiples of "
+        f"{colorizer.size_multiple}); max |onnx - torch| = {diff:.1e} (tolerance {TOLERANCE:g})"
+    )

@@ -16,7 +16,7 @@ from rscolor.errors import UserError
 
 app = typer.Typer(
     name="rscolor",
-    help="Colorize grayscale remote-sensing images; train, evaluate and compare colorization models.",
+    help="Colorize grayscale remote-sensing images; train, evaluate and compare models.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -38,11 +38,18 @@ def train(
         Path | None, typer.Option(help="Reuse this split.json instead of making one.")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config field, e.g. --set train.epochs=1 (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Train a model; writes checkpoints, history.csv/png and split.json to the run folder."""
+    """Train a model; writes checkpoints, history.csv/png and split.json to the run folder.
+    Several GPUs or nodes: torchrun --nproc_per_node N -m rscolor train ... (same options)."""
     from rscolor.cli.train_cmd import run_train
 
-    run_train(config, data, out, resume, split_manifest, progress=not quiet)
+    run_train(config, data, out, resume, split_manifest, progress=not quiet, overrides=set_)
 
 
 @app.command()
@@ -53,7 +60,9 @@ def evaluate(
     ] = None,
     split: Annotated[str, typer.Option(help="test, val, train, or all (every image).")] = "test",
     out: Annotated[Path | None, typer.Option(help="Write the results as JSON here.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Evaluate at most N images (evenly spaced).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Evaluate at most N images (evenly spaced).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
@@ -72,13 +81,67 @@ def colorize(
         Path | None, typer.Option(help="Model (best.pt); default: the shipped model.")
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (torch backend).")] = "auto",
+    backend: Annotated[
+        str, typer.Option(help="torch, onnx (ONNX Runtime, CPU), or auto (onnx for .onnx files).")
+    ] = "auto",
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            help="Working resolution relative to the input's pixels (0.25 = 4x coarser); "
+            "chroma is predicted there, luminance stays full-res. Default: from the model's "
+            "metadata, else 1."
+        ),
+    ] = None,
+    tile: Annotated[
+        int | None,
+        typer.Option(help="Tile size in working pixels (default: 2x the training size)."),
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option(help="Overlap of neighbouring tiles (default: 3/8 tile).")
+    ] = None,
+    margin: Annotated[
+        int | None,
+        typer.Option(help="Tile edge left to the neighbour, in the overlap (default: 1/8 tile)."),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option(help="Tiles per model call (default: 2 tiles of 256 px).")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads (default: one per core).")
+    ] = None,
+    band: Annotated[int | None, typer.Option(help="Band of a multi-band raster (1-based).")] = None,
+    stretch: Annotated[
+        str,
+        typer.Option(
+            help="auto (percentile stretch unless 8-bit), percentile, or none (the type's "
+            "full range; floats 0..1)."
+        ),
+    ] = "auto",
+    percentiles: Annotated[str, typer.Option(help="LOW,HIGH percentiles of the stretch.")] = "2,98",
+    value_range: Annotated[
+        str | None, typer.Option(help="LOW,HIGH input values mapped to black and white.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Colorize images. Colour inputs are first reduced to their luminance; outputs keep
-    the input's luminance and relative path, as PNG."""
-    from rscolor.cli.colorize_cmd import run_colorize
+    the input's luminance and relative path. Pictures give PNGs; rasters (GeoTIFF, 16-bit,
+    float, --band) give tiled RGB GeoTIFFs with the input's CRS, transform and nodata."""
+    from rscolor.cli.colorize_cmd import parse_pair, run_colorize
+    from rscolor.inference.scene import RasterOptions, SceneOptions
 
-    run_colorize(inputs, out_dir, checkpoint, force, device)
+    options = SceneOptions(
+        scale=scale, tile=tile, overlap=overlap, margin=margin, batch=batch, progress=not quiet
+    )
+    raster_options = RasterOptions(
+        band=band,
+        stretch=stretch,
+        percentiles=parse_pair(percentiles, "--percentiles"),  # type: ignore[arg-type]
+        value_range=parse_pair(value_range, "--value-range"),
+    )
+    run_colorize(
+        inputs, out_dir, checkpoint, force, device, backend, options, raster_options, threads
+    )
 
 
 @app.command()
@@ -87,10 +150,12 @@ def export(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Model (best.pt); default: the shipped model.")
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    format: Annotated[
+        str, typer.Option("--format", help="onnx, or torch-fp16 (an inference-only .pt).")
+    ] = "onnx",
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
 ) -> None:
-    """Export a model for deployment (ONNX, dynamic tile size)."""
+    """Export a model for deployment: ONNX (dynamic tile size) or a small fp16 .pt."""
     from rscolor.cli.export_cmd import run_export
 
     run_export(out, checkpoint, format, force)
@@ -101,13 +166,43 @@ def benchmark(
     data: Annotated[Path, typer.Option(help="Folder-per-class image tree (e.g. AID).")],
     out: Annotated[Path, typer.Option(help="Suite folder: runs, tables and figures.")],
     suite: Annotated[str, typer.Option(help="compare, ablation or all.")] = "compare",
-    scale: Annotated[str, typer.Option(help="cpu or paper.")] = "cpu",
+    scale: Annotated[str, typer.Option(help="cpu or paper (configs/*-<scale>.yaml).")] = "cpu",
+    epochs: Annotated[
+        int | None, typer.Option(help="Train every method N epochs (default: the configs').")
+    ] = None,
+    max_train_images: Annotated[
+        int | None, typer.Option(help="Thin the train split evenly to N images (all methods).")
+    ] = None,
+    max_test_images: Annotated[
+        int | None, typer.Option(help="Score N test images, evenly spaced (default: all).")
+    ] = None,
+    max_steps_per_epoch: Annotated[
+        int | None, typer.Option(help="Cap the batches per epoch, for every method.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda (default: the configs', auto).")
+    ] = None,
+    configs: Annotated[
+        Path | None, typer.Option(help="Folder of method configs (default: the repo's configs/).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a config field of every method, e.g. --set data.val_max_images=50.",
+        ),
+    ] = None,
 ) -> None:
-    """Train every method of a suite on one split, evaluate all, write table.md/csv and a figure.
-    Resumable: finished runs are reused, a killed suite continues."""
+    """Train every method of a suite on one split, evaluate all, write table.md/csv,
+    per_class.md/csv and figure.png. Resumable: finished runs are reused, a killed suite
+    continues; the budget overrides apply to every method and are recorded in the table."""
     from rscolor.cli.benchmark_cmd import run_benchmark
 
-    run_benchmark(data, out, suite, scale)
+    run_benchmark(
+        data, out, suite, scale, epochs, max_train_images, max_test_images,
+        max_steps_per_epoch, device, configs, progress=not quiet, overrides=set_,
+    )  # fmt: skip
 
 
 from rscolor.cli.study_cmd import study_app  # noqa: E402
@@ -117,7 +212,7 @@ app.add_typer(study_app, name="study", help="A human perception study (the paper
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except UserError as exc:
         typer.echo(f"rscolor: error: {exc}", err=True)
         sys.exit(2)
@@ -133,3 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(1)
         raise
+    if isinstance(code, int) and code != 0:  # typer returns Exit codes (130 on Ctrl-C)
+        if code == 130:
+            typer.echo("rscolor: interrupted (a training run continues with --resume)", err=True)
+        sys.exit(code)

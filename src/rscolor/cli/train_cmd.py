@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rscolor.config import load_config
+from rscolor.config import load_config, parse_overrides
+from rscolor.errors import UserError
 from rscolor.training.trainer import Trainer, TrainingDiverged
+
+# Exit status of a run stopped by the NaN/inf guard (2 is a user mistake).
+EXIT_DIVERGED = 3
 
 
 def default_run_dir(config: Path) -> Path:
@@ -20,22 +24,24 @@ def run_train(
     resume: bool,
     split_manifest: Path | None,
     progress: bool = True,
+    overrides: list[str] | None = None,
 ) -> None:
-    cfg = load_config(config)
+    cfg = load_config(config, parse_overrides(overrides))
     run_dir = out or default_run_dir(config)
     if not resume and (run_dir / "last.pt").exists():
-        from rscolor.errors import UserError
-
-        raise UserError(f"{run_dir} already holds a run: add --resume to continue it, or pick --out")
+        raise UserError(
+            f"{run_dir} already holds a run: add --resume to continue it, or pick --out"
+        )
     trainer = Trainer(cfg, run_dir, data, split_manifest, progress=progress)
     try:
         summary = trainer.fit(resume=resume)
     except TrainingDiverged as exc:
-        print(f"rscolor: training stopped: {exc}", file=sys.stderr)
-        sys.exit(3)
+        if trainer.dist.is_main:
+            print(f"rscolor: training stopped: {exc}", file=sys.stderr)
+        sys.exit(EXIT_DIVERGED)
     if trainer.dist.is_main:
         print(
             f"done: {summary.epochs} epochs in {summary.seconds / 60:.1f} min; best epoch "
-            f"{summary.best_epoch} ({cfg.train.select_metric} {summary.best_score:.4g}); "
+            f"{summary.best_epoch} ({trainer.cfg.train.select_metric} {summary.best_score:.4g}); "
             f"model: {run_dir / 'best.pt'}"
         )

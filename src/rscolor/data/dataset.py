@@ -73,6 +73,9 @@ class ColorizationDataset(Dataset):
         lum, target = self.space.split(rgb)
         if self.cache_enabled:
             self._cache[index] = (lum.astype(np.float16), target.astype(np.float16))
+            # The first read returns the cached (float16-rounded) values too, so an image
+            # is the same in every epoch, and a resumed run sees what an uninterrupted one did.
+            return self.load_pair(index)
         return lum, target
 
     def _window(self, shape: tuple[int, int], rng: np.random.Generator | None) -> tuple[int, int]:
@@ -90,7 +93,10 @@ class ColorizationDataset(Dataset):
         if self.crop_size:
             top, left = self._window(lum.shape, rng)
             s = self.crop_size
-            lum, target = lum[top : top + s, left : left + s], target[top : top + s, left : left + s]
+            lum, target = (
+                lum[top : top + s, left : left + s],
+                target[top : top + s, left : left + s],
+            )
         if rng is not None:
             if self.hflip and rng.random() < 0.5:
                 lum, target = lum[:, ::-1], target[:, ::-1]

@@ -1,27 +1,99 @@
 """Colorize image files: plan every output first (so nothing is half done when one output
-already exists), then write each atomically."""
+already exists), then write each atomically.
+
+Ordinary 8-bit pictures (PNG, JPEG, BMP, and TIFFs without georeferencing) give PNGs.
+Rasters (georeferenced, 16-bit or float, other band layouts, very large, or any input
+with ``--band``) go through the scene pipeline (:mod:`rscolor.inference.scene`) and give
+a tiled RGB GeoTIFF that keeps the input's CRS, transform and nodata.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from rscolor.color import rgb_luminance_gray
 from rscolor.data.images import find_images, is_image_path, read_image, write_png
 from rscolor.errors import UserError
+from rscolor.inference import raster
 from rscolor.inference.colorizer import Colorizer
+from rscolor.inference.scene import (
+    TILE_FACTOR,
+    RasterOptions,
+    SceneOptions,
+    SceneReport,
+    colorize_array,
+    colorize_raster,
+    resolve_scale,
+)
 from rscolor.utils.io import atomic_path
 
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+PICTURE_MODES = ("1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr")  # 8 bits a channel
+SCENE_SUFFIX = ".tif"
+SCENE_MIN_PIXELS = 8192 * 8192  # an ordinary TIFF this large is read in windows
 
-def plan_outputs(inputs: list[Path], out_dir: Path, force: bool) -> list[tuple[Path, Path]]:
+
+def _picture_mode(path: Path) -> str:
+    try:
+        with Image.open(path) as img:
+            return img.mode
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+
+
+def is_scene_input(path: Path, band: int | None = None) -> bool:
+    """Whether `path` goes through the scene pipeline (GeoTIFF out) rather than PNG."""
+    if band is not None:
+        return True
+    if path.suffix.lower() in PICTURE_SUFFIXES:
+        return _picture_mode(path) not in PICTURE_MODES
+    if not raster.rasterio_available():
+        if path.suffix.lower() in (".tif", ".tiff"):
+            return False  # Pillow reads ordinary TIFFs
+        raise UserError(f"reading {path} needs rasterio: pip install 'rscolor[geo]'")
+    info = raster.describe(path)
+    return (
+        info.georeferenced
+        or info.dtype != "uint8"
+        or info.count not in (1, 3, 4)
+        or info.width * info.height >= SCENE_MIN_PIXELS
+    )
+
+
+def _destination(src: Path, relative: Path, out_dir: Path, band: int | None) -> Path:
+    suffix = SCENE_SUFFIX if is_scene_input(src, band) else ".png"
+    return out_dir / relative.with_suffix(suffix)
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before any work when `folder` cannot be made or written (nothing is created)."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"cannot write to {folder}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {folder}: permission denied")
+
+
+def plan_outputs(
+    inputs: list[Path], out_dir: Path, force: bool, band: int | None = None
+) -> list[tuple[Path, Path]]:
     """(source, destination) pairs. A folder keeps its files' paths relative to it."""
     jobs: list[tuple[Path, Path]] = []
     for item in inputs:
         if item.is_dir():
-            jobs += [(p, out_dir / p.relative_to(item).with_suffix(".png")) for p in find_images(item)]
+            jobs += [
+                (p, _destination(p, p.relative_to(item), out_dir, band)) for p in find_images(item)
+            ]
         elif item.is_file():
-            if not is_image_path(item):
-                raise UserError(f"not an image file (jpg, png, tif): {item}")
-            jobs.append((item, out_dir / (item.stem + ".png")))
+            if not (is_image_path(item) or item.suffix.lower() in raster.RASTER_SUFFIXES):
+                raise UserError(f"not an image file (jpg, png, tif, or a GDAL raster): {item}")
+            jobs.append((item, _destination(item, Path(item.name), out_dir, band)))
         else:
             raise UserError(f"input not found: {item}")
     seen: dict[Path, Path] = {}
@@ -31,6 +103,8 @@ def plan_outputs(inputs: list[Path], out_dir: Path, force: bool) -> list[tuple[P
         seen[dst] = src
         if dst.exists() and not force:
             raise UserError(f"{dst} exists (use --force to overwrite)")
+    for folder in sorted({dst.parent for _, dst in jobs}):
+        _check_writable(folder)
     return jobs
 
 
@@ -39,7 +113,33 @@ def to_gray(image) -> object:
     return image if image.ndim == 2 else rgb_luminance_gray(image)
 
 
-def colorize_file(colorizer: Colorizer, src: Path, dst: Path) -> None:
-    rgb = colorizer.colorize(to_gray(read_image(src)))
+def _runs_whole(colorizer: Colorizer, gray: np.ndarray, options: SceneOptions) -> bool:
+    """Pictures no larger than a default tile, at the model's own scale, run in one pass
+    (as they always did); anything larger goes through the tiles, so the model never
+    meets inputs far larger than its training crops (the blob artifact)."""
+    scale, _ = resolve_scale(options.scale, colorizer.meta, None)
+    small = max(gray.shape) <= TILE_FACTOR * colorizer.train_size
+    custom = (options.tile, options.overlap, options.margin) != (None, None, None)
+    return small and scale == 1.0 and not custom
+
+
+def colorize_file(
+    colorizer: Colorizer,
+    src: Path,
+    dst: Path,
+    options: SceneOptions | None = None,
+    raster_options: RasterOptions | None = None,
+    threads: int | None = None,
+) -> SceneReport | None:
+    """Colorize `src` into `dst` (a .tif destination means the scene pipeline)."""
+    options = options or SceneOptions(progress=False)
+    if dst.suffix == SCENE_SUFFIX:
+        return colorize_raster(colorizer, src, dst, options, raster_options, True, threads)
+    gray = to_gray(read_image(src))
+    if _runs_whole(colorizer, gray, options):
+        rgb = colorizer.colorize(gray)
+    else:
+        rgb = colorize_array(colorizer, gray, options).astype(np.float32) / 255.0
     with atomic_path(dst) as tmp:
         write_png(tmp, rgb)
+    return None

@@ -78,7 +78,9 @@ class Colorizer:
 
     def predict_target(self, lum: np.ndarray) -> np.ndarray:
         """HxW normalised luminance -> HxWxC target."""
-        out = self.predict_batch(torch.from_numpy(np.ascontiguousarray(lum, np.float32))[None, None])
+        out = self.predict_batch(
+            torch.from_numpy(np.ascontiguousarray(lum, np.float32))[None, None]
+        )
         return out[0].numpy().transpose(1, 2, 0)
 
     def colorize_lum(self, lum: np.ndarray) -> np.ndarray:
@@ -94,4 +96,6 @@ def load_colorizer(checkpoint: str | Path | None = None, device: str = "auto") -
     path = Path(checkpoint) if checkpoint else shipped_model_path()
     ckpt = load_checkpoint(path)
     generator = generator_from_checkpoint(ckpt, str(path))
-    return Colorizer(generator, checkpoint_config(ckpt, str(path)), ckpt.get("meta"), pick_device(device))
+    return Colorizer(
+        generator, checkpoint_config(ckpt, str(path)), ckpt.get("meta"), pick_device(device)
+    )

@@ -31,6 +31,13 @@ def colorfulness(rgb: np.ndarray) -> float:
     return float(std + 0.3 * mean)
 
 
+def psnr(pred: np.ndarray, true: np.ndarray, cap: float = 100.0) -> float:
+    """PSNR on [0, 1] images, capped (identical images would be infinite)."""
+    if np.array_equal(pred, true):
+        return cap
+    return float(min(peak_signal_noise_ratio(true, pred, data_range=1.0), cap))
+
+
 def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict[str, float]:
     pred, true = quantize8(pred_rgb), quantize8(true_rgb)
     lab_p, lab_t = rgb_to_lab(pred), rgb_to_lab(true)
@@ -38,9 +45,11 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict[str, float
     return {
         "acc2": 100.0 * acc_eps(lab_p, lab_t, 2),
         "acc5": 100.0 * acc_eps(lab_p, lab_t, 5),
-        "psnr": float(min(peak_signal_noise_ratio(true, pred, data_range=1.0), 100.0)),
+        "psnr": psnr(pred, true),
         "ssim": float(
-            structural_similarity(true, pred, channel_axis=-1, data_range=1.0, win_size=3 if small else 7)
+            structural_similarity(
+                true, pred, channel_axis=-1, data_range=1.0, win_size=3 if small else 7
+            )
         ),
         "ciede2000": float(deltaE_ciede2000(lab_t, lab_p).mean()),
         "colorfulness": colorfulness(pred),
@@ -52,7 +61,9 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
     """Mean of each metric over images, plus the colorfulness gap (output - ground truth)."""
     if not rows:
         return {}
-    out = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if isinstance(rows[0][k], float)}
+    out = {
+        k: float(np.mean([r[k] for r in rows])) for k in rows[0] if isinstance(rows[0][k], float)
+    }
     if "colorfulness" in out and "colorfulness_gt" in out:
         out["colorfulness_gap"] = out["colorfulness"] - out["colorfulness_gt"]
     out["images"] = len(rows)

@@ -63,7 +63,11 @@ class MultiScaleDiscriminator(nn.Module):
             raise ValueError(f"expected {self.scales} scales, got {len(colors)}")
         outputs, previous = [], None
         for branch, head, color in zip(self.branches, self.logits, colors, strict=True):
-            g = gray if gray.shape[-2:] == color.shape[-2:] else F.adaptive_avg_pool2d(gray, color.shape[-2:])
+            g = (
+                gray
+                if gray.shape[-2:] == color.shape[-2:]
+                else F.adaptive_avg_pool2d(gray, color.shape[-2:])
+            )
             feat = branch(torch.cat([g, color], 1))
             if previous is not None:
                 feat = feat + resize_to(previous, feat)

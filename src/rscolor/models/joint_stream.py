@@ -68,20 +68,25 @@ class JointStreamGenerator(nn.Module):
         return max(micro, self.cfg.macro_scale * 2 ** (self.cfg.depth - 1))
 
     def forward(self, x1: torch.Tensor) -> torch.Tensor:
-        micro, _ = self.micro.forward_features(x1)
+        micro, _ = self.micro.forward_features(x1, keep=False)
         if self.macro is None:
             return self.head(micro)
-        x2 = F.avg_pool2d(x1, self.cfg.macro_scale)
-        macro, macro_feats = self.macro.forward_features(x2)
+        macro, macro_feats = self.macro.forward_features(
+            F.avg_pool2d(x1, self.cfg.macro_scale), keep=False
+        )
+        low = macro_feats.encoder[0]
+        del macro_feats  # free the other macro skips early: large inputs peak here
         x_i = micro
         if self.supplement is not None:
-            low = macro_feats.encoder[0]
             if self.lcfe is not None:
                 low = self.lcfe(low)
             x_i = self.supplement(torch.cat([micro, resize_to(low, micro)], 1))
-        x_a = resize_to(macro, micro)
+        del micro, low
+        x_a = resize_to(macro, x_i)
+        del macro
         if isinstance(self.fuse, GatedSelection):
             fused = self.fuse(x_i, x_a)
         else:
             fused = self.fuse(torch.cat([x_i, x_a], 1))
+        del x_i, x_a
         return self.head(fused)

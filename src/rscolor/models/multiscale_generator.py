@@ -5,7 +5,9 @@ different kernel sizes (3, 5, 7), concatenates them and merges with a 1x1 conv; 
 encoder downsamples with stride 2, the decoder mirrors it (bilinear x2 upsampling, then a
 multi-scale stage) with skip concatenations; it works in YUV. Our choices: branch widths
 split the stage width evenly, LeakyReLU(0.2) in the encoder and ReLU in the decoder,
-pix2pix norms and widths, tanh output.
+pix2pix norms and widths (no norm on the outermost and the innermost encoder stage, as in
+pix2pix's U-Net: the innermost is 1x1 at the training size, where a norm has one value
+per channel), tanh output.
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ class MultiKernelStage(nn.Module):
     """Parallel k x k convs (one per kernel size) -> concat -> 1x1 merge -> norm -> act."""
 
     def __init__(
-        self, in_ch: int, out_ch: int, kernels: tuple[int, ...], stride: int, norm: str, act: nn.Module
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernels: tuple[int, ...],
+        stride: int,
+        norm: str,
+        act: nn.Module,
     ) -> None:
         super().__init__()
         branch = max(1, out_ch // len(kernels))
-        self.branches = nn.ModuleList(
-            nn.Conv2d(in_ch, branch, k, stride, k // 2) for k in kernels
-        )
+        self.branches = nn.ModuleList(nn.Conv2d(in_ch, branch, k, stride, k // 2) for k in kernels)
         self.merge = nn.Conv2d(branch * len(kernels), out_ch, 1)
         self.norm = make_norm(norm, out_ch)
         self.act = act
@@ -44,8 +50,16 @@ class MultiScaleGenerator(nn.Module):
         ch = level_channels(cfg.ngf, cfg.depth, cfg.max_mult)
         k = tuple(cfg.kernel_sizes)
         self.depth = cfg.depth
+        outer_or_inner = (0, cfg.depth - 1)
         self.encoder = nn.ModuleList(
-            MultiKernelStage(in_ch if i == 0 else ch[i - 1], ch[i], k, 2, cfg.norm, nn.LeakyReLU(0.2))
+            MultiKernelStage(
+                in_ch if i == 0 else ch[i - 1],
+                ch[i],
+                k,
+                2,
+                "none" if i in outer_or_inner else cfg.norm,
+                nn.LeakyReLU(0.2),
+            )
             for i in range(cfg.depth)
         )
         self.decoder = nn.ModuleList(

@@ -50,10 +50,30 @@ def build_discriminator(cfg: ExperimentConfig) -> nn.Module | None:
     if name is None or cfg.loss.gan_weight == 0:
         return None
     if name not in DISCRIMINATORS:
-        raise UserError(f"unknown discriminator {name!r}; known: {', '.join(sorted(DISCRIMINATORS))}")
+        raise UserError(
+            f"unknown discriminator {name!r}; known: {', '.join(sorted(DISCRIMINATORS))}"
+        )
+    check_multiscale_d(cfg)
     in_ch = 1 + get_color_space(cfg.color_space).target_channels
     return DISCRIMINATORS[name](cfg.discriminator, in_ch)
 
 
 def is_multiscale_d(cfg: ExperimentConfig) -> bool:
     return cfg.discriminator.name == "multiscale" and cfg.loss.gan_weight > 0
+
+
+def check_multiscale_d(cfg: ExperimentConfig) -> None:
+    """Multi-D judges the generator's side outputs plus its image: the two counts must
+    agree, or training fails on its first step with a shape error."""
+    if not is_multiscale_d(cfg):
+        return
+    g = cfg.generator
+    if g.name != "unet":
+        raise UserError(f"discriminator multiscale (Multi-D) needs generator unet, not {g.name!r}")
+    side = min(g.side_outputs, g.depth - 1)
+    if side + 1 != cfg.discriminator.scales:
+        raise UserError(
+            f"discriminator.scales is {cfg.discriminator.scales} but the generator gives "
+            f"{side + 1} scales (generator.side_outputs {g.side_outputs} + 1, at most depth): "
+            "set generator.side_outputs = discriminator.scales - 1"
+        )

@@ -66,17 +66,24 @@ class UNet(nn.Module):
     def size_multiple(self) -> int:
         return 2**self.depth
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, UNetFeatures]:
+    def forward_features(
+        self, x: torch.Tensor, keep: bool = True
+    ) -> tuple[torch.Tensor, UNetFeatures]:
+        """The output and the intermediate maps. With ``keep=False`` only the first encoder
+        map is returned and each skip is released as soon as it is used, which lowers the
+        peak memory on large inputs."""
         skips = []
         for layer in self.encoder:
             x = layer(x)
             skips.append(x)
+        encoder = list(skips) if keep else [skips[0]]
         decoded = []
-        y = skips[-1]
-        for layer, skip in zip(self.decoder, reversed(skips[:-1]), strict=True):
-            y = torch.cat([layer(y), skip], 1)
-            decoded.append(y)
-        return self.outermost(y), UNetFeatures(skips, decoded)
+        y = skips.pop()
+        for layer in self.decoder:
+            y = torch.cat([layer(y), skips.pop()], 1)
+            if keep:
+                decoded.append(y)
+        return self.outermost(y), UNetFeatures(encoder, decoded)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)[0]
@@ -114,7 +121,9 @@ class UNetGenerator(nn.Module):
     def size_multiple(self) -> int:
         return self.net.size_multiple
 
-    def forward(self, x: torch.Tensor, multiscale: bool = False) -> torch.Tensor | list[torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, multiscale: bool = False
+    ) -> torch.Tensor | list[torch.Tensor]:
         """The image; with ``multiscale=True`` the side outputs too, coarse to fine (the
         last is the full-resolution image). A keyword of forward, so DDP sees it."""
         if not multiscale:

@@ -14,7 +14,8 @@ def gan_loss(logits: list[torch.Tensor], real: bool, real_label: float = 1.0) ->
     """
     value = real_label if real else 0.0
     losses = [
-        F.binary_cross_entropy_with_logits(x.float(), torch.full_like(x.float(), value)) for x in logits
+        F.binary_cross_entropy_with_logits(x.float(), torch.full_like(x.float(), value))
+        for x in logits
     ]
     return torch.stack(losses).mean()
 

@@ -9,11 +9,22 @@ A run directory holds::
     best.pt         the generator of the best epoch by validation score (for inference)
     history.csv     per-epoch losses and validation metrics
     history.png     a plot of it
+    train.log       what the run printed: sizes, effective batch, learning rates, epochs
+
+Under ``torchrun`` every process runs this same loop on its shard of the data; DDP
+averages the gradients, so parameters stay identical on every rank, and only rank 0
+validates and writes files. Exact resume: last.pt holds the weights, both optimizers and
+schedulers, the GradScaler, epoch / step / position in the epoch, the epoch's running
+loss sums, the best score so far and every rank's RNG states; the sampler and the data
+augmentation are seeded by (seed, epoch, index), and the DataLoader draws its base seed
+from its own generator, not the global one, so a resumed run consumes the same random
+numbers as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import time
@@ -29,7 +40,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from rscolor.config import ExperimentConfig
+from rscolor.config import ExperimentConfig, config_from_dict
 from rscolor.data.dataset import ColorizationDataset, mean_ab
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
@@ -42,8 +53,19 @@ from rscolor.training.checkpoint import inference_payload, load_checkpoint, save
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.losses import gan_loss, l1_loss
 from rscolor.training.sampler import ResumableSampler
+from rscolor.utils.io import atomic_write_text
 
 LOWER_IS_BETTER = {"ciede2000", "l1"}
+# Config fields a resumed run takes from the command line rather than from last.pt: they
+# change where and how fast it runs, not what it computes.
+RUNTIME_FIELDS = {
+    "train.device",
+    "train.threads",
+    "train.checkpoint_every_steps",
+    "train.compile",
+    "data.num_workers",
+    "data.root",
+}
 
 
 class TrainingDiverged(RuntimeError):
@@ -63,9 +85,13 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    # Training crops have one fixed size: let cuDNN pick its fastest kernels, unless the
+    # run must be reproducible.
+    torch.backends.cudnn.benchmark = not deterministic
     if deterministic:
+        # cuBLAS reads this when its first handle is made (before any matmul here).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.benchmark = False
 
 
 def rng_state() -> dict[str, Any]:
@@ -94,8 +120,51 @@ def set_requires_grad(module: nn.Module | None, flag: bool) -> None:
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    module = module.module if isinstance(module, DistributedDataParallel) else module
-    return getattr(module, "_orig_mod", module)
+    """The plain module under torch.compile and DDP wrappers (in either order)."""
+    while True:
+        if isinstance(module, DistributedDataParallel):
+            module = module.module
+        elif hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        else:
+            return module
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def resume_config(
+    stored: dict[str, Any], current: ExperimentConfig
+) -> tuple[dict[str, Any], list[str]]:
+    """last.pt's config with the runtime fields of `current`; and the other fields that
+    differ (ignored: changing them would not continue the same run)."""
+    now = flatten(current.to_dict())
+    merged = {
+        k: (now[k] if k in RUNTIME_FIELDS and k in now else v) for k, v in flatten(stored).items()
+    }
+    ignored = sorted(k for k, v in now.items() if k not in RUNTIME_FIELDS and merged.get(k) != v)
+    tree: dict[str, Any] = {}
+    for key, value in merged.items():
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree, ignored
+
+
+def all_finite(tensors: list[torch.Tensor]) -> bool:
+    if not tensors:
+        return True
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
 
 
 def lr_lambda(kind: str, epochs: int):
@@ -146,11 +215,19 @@ class Trainer:
         self.best_epoch = -1
         self.mean_ab: tuple[float, float] = (0.0, 0.0)
         self._sums: dict[str, float] = {}
+        self._ignored_changes: list[str] = []
+        self._images_per_s = math.nan
 
     # ----------------------------------------------------------------- set-up
     def log(self, message: str) -> None:
-        if self.dist.is_main and self.progress:
+        """Rank 0 only: to the console (unless quiet) and to RUN/train.log."""
+        if not self.dist.is_main:
+            return
+        if self.progress:
             tqdm.write(message)
+        if self.run_dir.is_dir():
+            with open(self.run_dir / "train.log", "a", encoding="utf-8") as fh:
+                fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
     def prepare_split(self) -> Split:
         manifest = self.run_dir / "split.json"
@@ -174,12 +251,16 @@ class Trainer:
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise UserError(f"cannot create run folder {self.run_dir}: {exc.strerror}") from None
+                message = f"cannot create run folder {self.run_dir}: {exc.strerror}"
+                raise UserError(message) from None
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
+        D.check_norm([cfg.generator.norm, cfg.discriminator.norm], self.dist, self.device)
+        # Each rank its own seed (its own dropout masks); DDP copies rank 0's initial weights.
         seed_everything(cfg.train.seed + self.dist.rank, cfg.train.deterministic)
         self.split = self.prepare_split()
-        files = self.split.train[: cfg.data.max_train_images] if cfg.data.max_train_images else self.split.train
+        # evenly spaced over the class-sorted list, so every class keeps its share
+        files = evenly_spaced(self.split.train, cfg.data.max_train_images)
         self.dataset = ColorizationDataset(
             self.data_root,
             files,
@@ -211,6 +292,9 @@ class Trainer:
             num_workers=cfg.data.num_workers,
             persistent_workers=cfg.data.num_workers > 0,
             pin_memory=self.device.type == "cuda",
+            # Without its own generator, each new iterator (every epoch, and on resume)
+            # draws a seed from the global RNG and shifts the dropout masks that follow.
+            generator=torch.Generator().manual_seed(cfg.train.seed),
         )
         self.build_models()
 
@@ -256,7 +340,7 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
 
     # ---------------------------------------------------------------- resume
-    def state(self) -> dict[str, Any]:
+    def state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "config": self.cfg.to_dict(),
             "generator": self.g_raw.state_dict(),
@@ -273,7 +357,8 @@ class Trainer:
             "best_epoch": self.best_epoch,
             "history": self.history,
             "epoch_sums": self._sums,
-            "rng": rng_state(),
+            "rng": rng,  # one entry per rank
+            "world_size": self.dist.world_size,
             "meta": self.meta(),
         }
 
@@ -297,22 +382,28 @@ class Trainer:
         self.history = ckpt["history"]
         self._sums = dict(ckpt.get("epoch_sums") or {})
         self.mean_ab = tuple(ckpt["meta"]["mean_ab"])
-        set_rng_state(ckpt["rng"])
+        states = ckpt["rng"]
+        if isinstance(states, dict):  # written before per-rank states (one process)
+            states = [states]
+        if ckpt.get("world_size", 1) == self.dist.world_size:
+            set_rng_state(states[self.dist.rank])
+        else:
+            self.log(
+                f"note: last.pt was written by {ckpt.get('world_size', 1)} process(es), this run "
+                f"has {self.dist.world_size}: the data shards and random streams differ from "
+                "an uninterrupted run from here on"
+            )
 
-    def try_resume(self) -> bool:
+    def read_resume_checkpoint(self) -> dict[str, Any] | None:
+        """last.pt, if any; adopts its config (except the runtime fields) before `build`."""
         last = self.run_dir / "last.pt"
         if not last.is_file():
-            self.log(f"no checkpoint in {self.run_dir}: starting from scratch")
-            return False
-        ckpt = load_checkpoint(last, map_location=self.device)
-        if ckpt["config"] != self.cfg.to_dict():
-            self.log("note: resuming with the config stored in last.pt")
-            from rscolor.config import config_from_dict
-
-            self.cfg = config_from_dict(ckpt["config"], str(last))
-        self.load_state(ckpt)
-        self.log(f"resumed from {last}: epoch {self.epoch + 1}, batch {self.step_in_epoch}")
-        return True
+            return None
+        ckpt = load_checkpoint(last, map_location="cpu")
+        tree, ignored = resume_config(ckpt["config"], self.cfg)
+        self.cfg = config_from_dict(tree, str(last))
+        self._ignored_changes = ignored
+        return ckpt
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -327,9 +418,23 @@ class Trainer:
             "gsd_note": self.cfg.gsd_note,
         }
 
+    def weights(self) -> list[torch.Tensor]:
+        modules = [m for m in (self.g_raw, self.d_raw) if m is not None]
+        tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]
+        return [t for t in tensors if t.is_floating_point()]
+
+    def check_weights(self) -> None:
+        """A NaN that got past the loss check (through a gradient) stops the run before
+        it is validated or saved."""
+        if D.any_true(self.dist, not all_finite(self.weights()), self.device):
+            raise self.diverged("the weights")
+
     def save_last(self) -> None:
+        """Write last.pt (collective: every rank calls it), never with non-finite weights."""
+        self.check_weights()
+        rng = D.all_gather(self.dist, rng_state())
         if self.dist.is_main:
-            save_checkpoint(self.run_dir / "last.pt", self.state())
+            save_checkpoint(self.run_dir / "last.pt", self.state(rng))
 
     # -------------------------------------------------------------- training
     def generate(self, lum: torch.Tensor) -> list[torch.Tensor]:
@@ -381,14 +486,21 @@ class Trainer:
         return logs
 
     def check_finite(self, g_loss: torch.Tensor, d_loss: torch.Tensor | None) -> None:
-        bad = not bool(torch.isfinite(g_loss)) or (d_loss is not None and not bool(torch.isfinite(d_loss)))
-        flag = torch.tensor([1.0 if bad else 0.0], device=self.device)
-        if D.all_reduce_mean(self.dist, flag).item() > 0:
-            raise TrainingDiverged(
-                f"loss became NaN/inf at epoch {self.epoch + 1}, step {self.global_step}; "
-                f"stopped, the last good checkpoint is {self.run_dir / 'last.pt'} "
-                "(try a lower optim.lr, optim.grad_clip, or train.amp: bf16)"
-            )
+        """Stop every rank together, before the generator's step, when a loss on any rank
+        is NaN/inf. Nothing is saved after this, so last.pt stays the last good state."""
+        losses = [g_loss.detach()] + ([d_loss.detach()] if d_loss is not None else [])
+        if D.any_true(self.dist, not all_finite(losses), self.device):
+            raise self.diverged("the loss")
+
+    def diverged(self, what: str) -> TrainingDiverged:
+        last = self.run_dir / "last.pt"
+        kept = f"the last good checkpoint is {last}"
+        if not last.is_file():
+            kept = "no checkpoint was written yet"
+        return TrainingDiverged(
+            f"{what} became NaN/inf at epoch {self.epoch + 1}, step {self.global_step + 1}; "
+            f"stopped, {kept} (try a lower optim.lr, optim.grad_clip, or train.amp: bf16)"
+        )
 
     def accumulate(self, logs: dict[str, float]) -> None:
         for k, v in logs.items():
@@ -415,6 +527,7 @@ class Trainer:
             dynamic_ncols=True,
         )
         every = self.cfg.train.checkpoint_every_steps
+        first, started = self.step_in_epoch, time.perf_counter()
         for batch in bar:
             lum = batch["lum"].to(self.device, non_blocking=True)
             target = batch["target"].to(self.device, non_blocking=True)
@@ -426,6 +539,8 @@ class Trainer:
             if every and self.global_step % every == 0 and self.step_in_epoch < total:
                 self.save_last()
         bar.close()
+        images = (self.step_in_epoch - first) * self.cfg.train.batch_size * self.dist.world_size
+        self._images_per_s = images / max(time.perf_counter() - started, 1e-9)
 
     # ------------------------------------------------------------ validation
     def validate(self) -> dict[str, float]:
@@ -454,16 +569,21 @@ class Trainer:
         return score > self.best_score
 
     def end_epoch(self, started: float) -> None:
+        self.check_weights()
+        for module in (self.g_raw, self.d_raw):
+            if module is not None:
+                D.broadcast_buffers(self.dist, module)
+        row: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.global_step}
+        row.update(self.epoch_means())
+        row["lr"] = self.opt_g.param_groups[0]["lr"]  # the lr this epoch trained with
         self.sched_g.step()
         if self.sched_d:
             self.sched_d.step()
-        row: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.global_step}
-        row.update(self.epoch_means())
-        row["lr"] = self.opt_g.param_groups[0]["lr"]
         if self.dist.is_main:
             val = self.validate()
             row.update({f"val_{k}": v for k, v in val.items() if k != "images"})
             row["seconds"] = time.time() - started
+            row["train_images_per_s"] = self._images_per_s  # all ranks, data loading included
             score = val.get(self.cfg.train.select_metric, row.get("l1", math.nan))
             if self.is_better(score):
                 self.best_score, self.best_epoch = float(score), self.epoch + 1
@@ -473,7 +593,8 @@ class Trainer:
             write_csv(self.run_dir / "history.csv", self.history)
             plot_history(self.run_dir / "history.png", self.history, self.cfg.train.select_metric)
             shown = {k: round(v, 3) for k, v in row.items() if k.startswith("val_")}
-            self.log(f"epoch {self.epoch + 1}: {shown} (best: epoch {self.best_epoch})")
+            rate = f"{self._images_per_s:.1f} images/s"
+            self.log(f"epoch {self.epoch + 1} ({rate}): {shown} (best: epoch {self.best_epoch})")
         self.epoch += 1
         self.step_in_epoch = 0
         self._sums = {}
@@ -481,25 +602,61 @@ class Trainer:
         D.barrier(self.dist)
 
     # -------------------------------------------------------------- the run
+    def describe(self) -> list[str]:
+        """The run's scale, as the log states it."""
+        cfg, t, world = self.cfg, self.cfg.train, self.dist.world_size
+        amp = t.amp if self.device.type == "cuda" else "off (CPU)"
+        lines = [
+            f"{cfg.method}: {len(self.dataset)} training images, "
+            f"{self.sampler.batches_per_epoch()} steps per epoch, {t.epochs} epochs",
+            f"{world} process(es) on {self.device.type} x batch {t.batch_size} = "
+            f"effective batch {t.batch_size * world}",
+            f"lr {cfg.optim.lr:g} (generator), {cfg.optim.lr * cfg.optim.d_lr_ratio:g} "
+            f"(discriminator), not scaled with the number of processes",
+            f"amp {amp}, channels_last {t.channels_last and self.device.type == 'cuda'}, "
+            f"compile {t.compile}, deterministic {t.deterministic}, seed {t.seed}",
+        ]
+        norms = {cfg.generator.norm, cfg.discriminator.norm if self.d_raw is not None else "none"}
+        if world > 1 and "batch" in norms:
+            lines.append(
+                "norm batch: statistics over each process's own batch, running statistics "
+                "from rank 0 (norm syncbatch on CUDA, or instance, for the global batch)"
+            )
+        return lines
+
     def fit(self, resume: bool = False) -> TrainSummary:
+        """Train to `train.epochs`; with `resume`, continue RUN/last.pt if there is one."""
+        try:
+            return self._fit(resume)
+        finally:
+            D.cleanup(self.dist)
+
+    def _fit(self, resume: bool) -> TrainSummary:
+        ckpt = self.read_resume_checkpoint() if resume else None
         self.build()
-        resumed = self.try_resume() if resume else False
-        if not resumed:
-            self.mean_ab = mean_ab(self.data_root, self.dataset.files, progress=self.progress)
+        if ckpt is not None:
+            self.load_state(ckpt)
+            del ckpt
+            where = f"epoch {self.epoch + 1}, batch {self.step_in_epoch}"
+            self.log(f"resumed from {self.run_dir / 'last.pt'}: {where}")
+            if self._ignored_changes:
+                ignored = ", ".join(self._ignored_changes)
+                self.log(f"note: resuming with last.pt's config; ignored changes to {ignored}")
+        else:
+            if resume:
+                self.log(f"no checkpoint in {self.run_dir}: starting from scratch")
+            if self.dist.is_main:  # only rank 0 writes checkpoints, which carry it
+                self.mean_ab = mean_ab(self.data_root, self.dataset.files, progress=self.progress)
         if self.dist.is_main:
-            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(self.cfg.to_dict(), sort_keys=False))
-        t = self.cfg.train
-        self.log(
-            f"{self.cfg.method}: {len(self.dataset)} training images, {self.dist.world_size} "
-            f"process(es) on {self.device.type}, effective batch {t.batch_size * self.dist.world_size}, "
-            f"lr {self.cfg.optim.lr:g}, amp {t.amp if self.device.type == 'cuda' else 'off'}"
-        )
+            text = yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)
+            atomic_write_text(self.run_dir / "config.yaml", text)
+        for line in self.describe():
+            self.log(line)
         started = time.time()
-        while self.epoch < t.epochs:
+        while self.epoch < self.cfg.train.epochs:
             epoch_start = time.time()
             self.run_epoch()
             self.end_epoch(epoch_start)
-        D.cleanup(self.dist)
         return TrainSummary(
             self.run_dir, self.epoch, self.best_epoch, self.best_score, time.time() - started
         )

@@ -14,6 +14,12 @@ from pathlib import Path
 from rscolor.errors import UserError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, force: bool = True) -> Iterator[Path]:
     """Yield a temporary path; on success it is renamed to `path`, on error removed."""
@@ -23,11 +29,14 @@ def atomic_path(path: str | Path, force: bool = True) -> Iterator[Path]:
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent
+        )
     except OSError as exc:
         raise UserError(f"cannot write to {parent}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
     try:
         yield tmp
         os.replace(tmp, path)

@@ -1,0 +1,10 @@
+"""Reproduce the paper's Tables 1 to 4: every compared method and ablation row trained on
+one split with one budget, evaluated on the same test images (``rscolor benchmark``)."""
+
+from rscolor.benchmark.runner import BenchmarkOptions, BenchmarkResult, run_suite
+from rscolor.benchmark.suites import ABLATION, COMPARE, SUITES, Method, Suite
+
+__all__ = [
+    "ABLATION", "COMPARE", "SUITES", "BenchmarkOptions", "BenchmarkResult", "Method", "Suite",
+    "run_suite",
+]  # fmt: skip

@@ -1,0 +1,240 @@
+"""ONNX export of a generator, and an ONNX Runtime predictor with :class:`Colorizer`'s
+interface (``predict_batch``, ``colorize``), for CPU inference.
+
+The exported graph takes ``lum`` (B x 1 x H x W, normalised luminance) and gives ``target``
+(B x C x H x W); B, H and W are dynamic (H and W multiples of the model's size multiple,
+which the backend pads to). The model's config and metadata travel inside the file
+(``metadata_props["rscolor"]``), so an ``.onnx`` file is a complete model for
+``rscolor colorize --backend onnx --checkpoint model.onnx``.
+
+Export uses the dynamo exporter (``torch.onnx.export(dynamo=True)``). LCFE chooses the grid
+its keys and values are pooled to from the feature size with Python arithmetic and a
+branch, which an exported graph would freeze at the example's size. For export only, each
+LCFE gets the branch-free form below: the same grid, computed on symbolic sizes, and the
+adaptive average pooling written as two pooling matrices. It equals ``LCFE.forward`` in
+eager mode (checked at every export and in tests/test_onnx.py), so the ONNX model matches
+torch at every tile size, pooled or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import tempfile
+import types
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from rscolor.color import get_color_space
+from rscolor.config import config_from_dict
+from rscolor.errors import UserError
+from rscolor.inference.colorizer import Colorizer, load_colorizer, pad_to_multiple
+from rscolor.models.lcfe import LCFE
+from rscolor.utils.io import atomic_path
+
+OPSET = 18
+TOLERANCE = 1e-4  # max |onnx - torch| on the normalised target (ab / 110): 0.01 ab units
+META_KEY = "rscolor"
+BACKENDS = ("auto", "torch", "onnx")
+
+
+# ------------------------------------------------------------------------ export
+def _pool_matrix(n_in: Any, n_out: Any, like: torch.Tensor) -> torch.Tensor:
+    """n_out x n_in matrix of adaptive average pooling (PyTorch's bin edges)."""
+    i = torch.arange(n_out, device=like.device)
+    start = (i * n_in) // n_out
+    end = ((i + 1) * n_in + n_out - 1) // n_out
+    j = torch.arange(n_in, device=like.device)
+    inside = (j[None] >= start[:, None]) & (j[None] < end[:, None])
+    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+
+
+def _lcfe_forward_exportable(self: LCFE, f: torch.Tensor) -> torch.Tensor:
+    """LCFE.forward without Python branches on sizes (see the module docstring)."""
+    b, c, h, w = f.shape
+    salient = self.spatial(f)
+    factor = torch.sym_sqrt(h * w / self.max_tokens)  # pooled_grid, branch-free
+    gh = torch.sym_max(1, torch.sym_min(h, torch.sym_int(h / factor)))
+    gw = torch.sym_max(1, torch.sym_min(w, torch.sym_int(w / factor)))
+    pool_h, pool_w = _pool_matrix(h, gh, f), _pool_matrix(w, gw, f)
+    f_kv = pool_h @ f @ pool_w.T
+    salient_kv = pool_h @ salient @ pool_w.T
+    q = self.query(f).flatten(2).transpose(1, 2).unsqueeze(1)
+    k = self.key(f_kv).flatten(2).transpose(1, 2).unsqueeze(1)
+    v = salient_kv.flatten(2).transpose(1, 2).unsqueeze(1)
+    out = F.scaled_dot_product_attention(q, k, v)
+    return f + out.squeeze(1).transpose(1, 2).reshape(b, c, h, w)
+
+
+def exportable(generator: torch.nn.Module) -> torch.nn.Module:
+    """An eval-mode copy of `generator` whose LCFE modules use the branch-free forward."""
+    gen = copy.deepcopy(generator).cpu().eval()
+    for module in gen.modules():
+        if isinstance(module, LCFE):
+            module.forward = types.MethodType(_lcfe_forward_exportable, module)  # type: ignore[method-assign]
+    return gen
+
+
+def _sym_sqrt(x):  # ONNX translation of torch.sym_sqrt, which the exporter lacks
+    from onnxscript.onnx_opset import opset18 as op
+
+    return op.Sqrt(x)
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """The exporter logs its steps and missing optional ops; keep the CLI's output clean."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(None), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def export_onnx(colorizer: Colorizer, path: str | Path, force: bool = True) -> float:
+    """Write `colorizer`'s generator as ONNX to `path` (atomically). Returns the largest
+    |onnx - torch| over a few tile sizes; more than TOLERANCE is an error (no file)."""
+    from torch.export import Dim
+
+    m = colorizer.size_multiple
+    gen = exportable(colorizer.generator)
+    example = torch.randn(1, 1, 2 * m, 3 * m)
+    batch = Dim("batch", min=1, max=4096)
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            gen,
+            (example,),
+            input_names=["lum"],
+            output_names=["target"],
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            dynamic_shapes=({0: batch, 2: Dim.AUTO, 3: Dim.AUTO},),
+            custom_translation_table={
+                f: _sym_sqrt for f in (torch.sym_sqrt, getattr(torch, "_sym_sqrt", None)) if f
+            },
+        )
+    model = program.model_proto
+    info = {
+        "config": colorizer.cfg.to_dict(),
+        "meta": colorizer.meta,
+        "size_multiple": m,
+        "inputs": "lum: B x 1 x H x W normalised luminance (H, W multiples of size_multiple)",
+    }
+    entry = model.metadata_props.add()
+    entry.key, entry.value = META_KEY, json.dumps(info)
+    payload = model.SerializeToString()
+    diff = parity(colorizer, OnnxColorizer(payload, threads=None))
+    if not diff <= TOLERANCE:
+        raise UserError(
+            f"ONNX export check failed: max |onnx - torch| = {diff:.2e} > {TOLERANCE:g}"
+        )
+    with atomic_path(path, force=force) as tmp:
+        tmp.write_bytes(payload)
+    return diff
+
+
+def parity_sizes(colorizer: Colorizer) -> list[tuple[int, int]]:
+    """Tile sizes the export is checked at: small, the training size, and about the
+    default tile (2x, where the CPU config's LCFE pools its keys)."""
+    m = colorizer.size_multiple
+    train = -(-colorizer.train_size // m) * m
+    return [(m, 2 * m), (train, train), (2 * train, 2 * train - m)]
+
+
+def parity(reference: Colorizer, other: Colorizer, batch: int = 2, seed: int = 0) -> float:
+    """Largest |difference| of two predictors' outputs on random smooth inputs."""
+    gen = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    for h, w in parity_sizes(reference):
+        coarse = torch.rand(batch, 1, max(h // 8, 1), max(w // 8, 1), generator=gen) * 2 - 1
+        lum = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+        diff = (reference.predict_batch(lum) - other.predict_batch(lum)).abs().max().item()
+        worst = max(worst, diff)
+    return worst
+
+
+# ----------------------------------------------------------------------- runtime
+class OnnxColorizer(Colorizer):
+    """A :class:`Colorizer` whose generator is an ONNX Runtime session (CPU).
+
+    It keeps Colorizer's ``colorize`` / ``predict_target`` and replaces ``predict_batch``;
+    there is no torch module behind it (``generator`` is None).
+    """
+
+    def __init__(self, model: str | Path | bytes, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or 0  # 0 = one per physical core
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        source = model if isinstance(model, bytes) else str(model)
+        name = "the exported model" if isinstance(model, bytes) else str(model)
+        try:
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+            info = json.loads(self.session.get_modelmeta().custom_metadata_map[META_KEY])
+        except (KeyError, ValueError) as exc:
+            raise UserError(
+                f"{name}: not an rscolor ONNX model ({exc.__class__.__name__})"
+            ) from None
+        except Exception as exc:  # onnxruntime raises its own types for a bad file
+            raise UserError(f"cannot read ONNX model {name}: {exc.__class__.__name__}") from None
+        self.device = torch.device("cpu")
+        self.generator = None  # type: ignore[assignment]
+        self.cfg = config_from_dict(info["config"], "ONNX model")
+        self.meta = dict(info.get("meta") or {})
+        self.space = get_color_space(self.cfg.color_space)
+        self.size_multiple = int(info["size_multiple"])
+
+    @classmethod
+    def from_colorizer(cls, colorizer: Colorizer, threads: int | None = None) -> OnnxColorizer:
+        """Export in memory (a temporary file) and load it: ``--backend onnx`` on a .pt."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.onnx"
+            export_onnx(colorizer, path)
+            return cls(path.read_bytes(), threads)
+
+    def predict_batch(self, lum: torch.Tensor) -> torch.Tensor:
+        padded, (h, w) = pad_to_multiple(lum.detach().float().cpu(), self.size_multiple)
+        (out,) = self.session.run(None, {"lum": np.ascontiguousarray(padded.numpy())})
+        return torch.from_numpy(out[..., :h, :w])
+
+
+def load_backend(
+    checkpoint: str | Path | None,
+    backend: str = "auto",
+    device: str = "auto",
+    threads: int | None = None,
+) -> Colorizer:
+    """A checkpoint (.pt, or .onnx) on a backend: torch, onnx, or auto (onnx for .onnx
+    files, else torch). ``onnx`` with a .pt exports it in memory first; ``torch`` on a CPU
+    runs the generator in channels-last memory format."""
+    if backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r}: {', '.join(BACKENDS)}")
+    is_onnx = checkpoint is not None and Path(checkpoint).suffix.lower() == ".onnx"
+    if is_onnx:
+        if backend == "torch":
+            raise UserError(f"{checkpoint} is an ONNX model: use --backend onnx (or auto)")
+        if not Path(checkpoint).is_file():  # type: ignore[arg-type]
+            raise UserError(f"checkpoint not found: {checkpoint}")
+        return OnnxColorizer(Path(checkpoint), threads)  # type: ignore[arg-type]
+    colorizer = load_colorizer(checkpoint, "cpu" if backend == "onnx" else device)
+    if backend == "onnx":
+        return OnnxColorizer.from_colorizer(colorizer, threads)
+    if colorizer.device.type == "cpu":
+        # oneDNN's convolutions run about 1.7x faster on NHWC than on NCHW tensors here
+        # (docs/performance.md); outputs agree to float rounding.
+        colorizer.generator.to(memory_format=torch.channels_last)
+    return colorizer

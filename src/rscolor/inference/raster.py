@@ -1,0 +1,301 @@
+"""Windowed raster I/O with rasterio/GDAL: read one band in rows, write a tiled RGB GeoTIFF.
+
+rasterio is imported inside the functions of this module only, so training and the rest
+of the package never import GDAL (it is the optional ``geo`` extra).
+
+Values become gray in [0, 1] through a :class:`Stretch`: 8-bit data is used as is
+(v / 255); other data gets a robust percentile stretch (2nd to 98th percentile of the valid
+pixels, read from a decimated view) unless the user sets the range or turns it off.
+Invalid pixels (nodata, the dataset mask, NaN) are reported as a mask, never as values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rscolor.errors import UserError
+
+RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".jp2", ".j2k", ".vrt", ".ntf")
+StretchMode = Literal["auto", "percentile", "none"]
+GDAL_CACHE_MB = 64  # GDAL's block cache counts in our RSS; its default is 5% of RAM
+SAMPLE_SIDE = 1024  # the percentile stretch reads at most this many pixels a side
+OUTPUT_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Linear map of raw values [low, high] to gray [0, 1], clipped."""
+
+    low: float
+    high: float
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        span = max(self.high - self.low, 1e-12)
+        return np.clip((values.astype(np.float32) - self.low) / span, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    width: int
+    height: int
+    count: int
+    dtype: str
+    georeferenced: bool
+
+
+def _rasterio():
+    try:
+        import rasterio
+    except ImportError:  # pragma: no cover - the geo extra is installed in tests
+        raise UserError("reading rasters needs rasterio: pip install 'rscolor[geo]'") from None
+    return rasterio
+
+
+def rasterio_available() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("rasterio") is not None
+
+
+@contextlib.contextmanager
+def gdal_env(threads: int | None = None) -> Iterator[None]:
+    """GDAL settings for a run: a bounded block cache, compression threads."""
+    rasterio = _rasterio()
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_NUM_THREADS=str(threads or "ALL_CPUS")):
+        yield
+
+
+def _open(path: Path) -> Any:
+    rasterio = _rasterio()
+    if not path.is_file():
+        raise UserError(f"file not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise UserError(f"cannot read raster {path}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def describe(path: str | Path) -> RasterInfo:
+    """Size, bands, data type and whether the file carries georeferencing."""
+    rasterio = _rasterio()
+    with _open(Path(path)) as src:
+        georef = (
+            src.crs is not None or bool(src.gcps[0]) or src.transform != rasterio.Affine.identity()
+        )
+        return RasterInfo(src.width, src.height, src.count, src.dtypes[0], georef)
+
+
+def default_range(dtype: str) -> tuple[float, float]:
+    """The value range a type means when no stretch is asked for."""
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        return 0.0, float(np.iinfo(np.dtype(dtype)).max)
+    return 0.0, 1.0
+
+
+class RasterSource:
+    """One band of a raster, read in rows: gray in [0, 1] and a validity mask."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        band: int | None = None,
+        stretch: StretchMode = "auto",
+        percentiles: tuple[float, float] = (2.0, 98.0),
+        value_range: tuple[float, float] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._src = _open(self.path)
+        try:
+            self.band = self._pick_band(band)
+            self.stretch = self._make_stretch(stretch, percentiles, value_range)
+        except BaseException:
+            self._src.close()
+            raise
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def height(self) -> int:
+        return int(self._src.height)
+
+    @property
+    def width(self) -> int:
+        return int(self._src.width)
+
+    @property
+    def dtype(self) -> str:
+        return str(self._src.dtypes[self.band - 1])
+
+    @property
+    def nodata(self) -> float | None:
+        return self._src.nodatavals[self.band - 1]
+
+    @property
+    def pixel_size(self) -> float | None:
+        """Ground size of a pixel in metres, where the CRS is projected in metres."""
+        crs = self._src.crs
+        if (
+            crs is None
+            or not crs.is_projected
+            or (crs.linear_units or "").lower()
+            not in (
+                "metre",
+                "meter",
+                "m",
+            )
+        ):
+            return None
+        return float(abs(self._src.transform.a))
+
+    def georeference(self) -> dict[str, Any]:
+        """What the output must keep: CRS, transform and ground control points."""
+        gcps, gcp_crs = self._src.gcps
+        return {"crs": self._src.crs, "transform": self._src.transform, "gcps": (gcps, gcp_crs)}
+
+    # ------------------------------------------------------------------- reading
+    def read(self, row0: int, row1: int, col0: int, col1: int) -> tuple[np.ndarray, np.ndarray]:
+        """The window rows [row0, row1) x columns [col0, col1): (gray float32 in [0, 1],
+        valid bool)."""
+        from rasterio.windows import Window
+
+        window = Window(col0, row0, col1 - col0, row1 - row0)
+        try:
+            raw = self._src.read(self.band, window=window)
+            mask = self._src.read_masks(self.band, window=window)
+        except _rasterio().errors.RasterioIOError as exc:
+            raise UserError(f"cannot read raster {self.path}: {_first_line(exc)}") from None
+        valid = mask > 0
+        if raw.dtype.kind == "f":
+            valid &= np.isfinite(raw)
+        return self.stretch.apply(np.where(valid, raw, 0)), valid
+
+    def close(self) -> None:
+        self._src.close()
+
+    def __enter__(self) -> RasterSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pick_band(self, band: int | None) -> int:
+        count = self._src.count
+        if band is None:
+            if count == 1:
+                return 1
+            raise UserError(f"{self.path} has {count} bands: choose one with --band N (1-{count})")
+        if not 1 <= band <= count:
+            raise UserError(f"band {band} out of range: {self.path} has {count} band(s)")
+        return band
+
+    def _make_stretch(
+        self,
+        mode: StretchMode,
+        percentiles: tuple[float, float],
+        value_range: tuple[float, float] | None,
+    ) -> Stretch:
+        if value_range is not None:
+            low, high = value_range
+            if not high > low:
+                raise UserError(f"--value-range needs LOW < HIGH, got {low},{high}")
+            return Stretch(low, high)
+        if mode not in ("auto", "percentile", "none"):
+            raise UserError(f"unknown stretch {mode!r}: auto, percentile or none")
+        if mode == "none" or (mode == "auto" and self.dtype == "uint8"):
+            return Stretch(*default_range(self.dtype))
+        low_p, high_p = percentiles
+        if not 0 <= low_p < high_p <= 100:
+            raise UserError(f"--percentiles needs 0 <= LOW < HIGH <= 100, got {low_p},{high_p}")
+        sample = self._sample()
+        low, high = np.percentile(sample, [low_p, high_p])
+        if not high > low:  # a flat image: centre its value
+            low, high = float(low) - 0.5, float(low) + 0.5
+        return Stretch(float(low), float(high))
+
+    def _sample(self) -> np.ndarray:
+        """Valid values of a decimated read (GDAL uses overviews where the file has them)."""
+        shape = (min(self.height, SAMPLE_SIDE), min(self.width, SAMPLE_SIDE))
+        data = self._src.read(self.band, out_shape=shape, masked=True)
+        values = data.compressed() if np.ma.isMaskedArray(data) else np.asarray(data).ravel()
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            raise UserError(f"{self.path}: band {self.band} has no valid pixels")
+        return values
+
+
+def output_nodata(nodata: float | None) -> int | None:
+    """The input's nodata if it fits in 8 bits, else 0; None stays None."""
+    if nodata is None or np.isnan(nodata):
+        return None if nodata is None else 0
+    return int(nodata) if float(nodata).is_integer() and 0 <= nodata <= 255 else 0
+
+
+class GeoTiffSink:
+    """A tiled, deflate-compressed 8-bit RGB GeoTIFF written in windows."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        georeference: dict[str, Any],
+        nodata: int | None,
+        block: int = OUTPUT_BLOCK,
+    ) -> None:
+        rasterio = _rasterio()
+        self.nodata = nodata
+        profile = {
+            "driver": "GTiff",
+            "width": width,
+            "height": height,
+            "count": 3,
+            "dtype": "uint8",
+            "crs": georeference.get("crs"),
+            "transform": georeference.get("transform"),
+            "nodata": nodata,
+            "tiled": True,
+            "blockxsize": block,
+            "blockysize": block,
+            "compress": "deflate",
+            "predictor": 2,
+            "photometric": "RGB",
+            "interleave": "pixel",
+            "BIGTIFF": "IF_SAFER",
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            self._dst = rasterio.open(path, "w", **profile)
+        gcps, gcp_crs = georeference.get("gcps") or ([], None)
+        if gcps:
+            self._dst.gcps = (gcps, gcp_crs)
+
+    def write(self, row0: int, col0: int, rgb: np.ndarray, valid: np.ndarray) -> None:
+        """rgb: h x w x 3 uint8 at (row0, col0); invalid pixels become nodata, valid ones
+        are kept off the nodata value (GDAL reads nodata per band)."""
+        from rasterio.windows import Window
+
+        data = np.moveaxis(rgb, -1, 0).copy()
+        nd = self.nodata
+        if nd is not None:
+            data[:, valid] = np.where(
+                data[:, valid] == nd, nd + 1 if nd < 255 else nd - 1, data[:, valid]
+            )
+        data[:, ~valid] = nd or 0
+        h, w = valid.shape
+        self._dst.write(data, window=Window(col0, row0, w, h))
+
+    def close(self) -> None:
+        self._dst.close()

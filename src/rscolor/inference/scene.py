@@ -1,0 +1,500 @@
+"""Scene colorization: a gray image of any size in, RGB out, in memory bounded by its width.
+
+The pipeline, for a source of H x W pixels and a working scale s:
+
+1. The working image is (round(s H), round(s W)) pixels. Its rows are made from the
+   source's rows by exact separable resampling (area average when shrinking, bilinear when
+   enlarging), with invalid (nodata) pixels left out of the averages.
+2. The model runs on overlapping tiles of the working image, invalid pixels filled with
+   their tile's valid mean (never black). Default tile: 2x the model's training size, so
+   the model never meets inputs far larger than its training crops (what makes the
+   periodic blob artifact of method-notes), yet has the context that a tile at the
+   training size lacks near its edges (an under-trained model is duller there, which
+   blended 1x tiles turn into a tile-periodic grid; docs/performance.md shows both).
+   Tiles overlap by 3/8 of their size; the outer 1/8 of each tile is left to its
+   neighbour and the rest blends with raised-cosine weights
+   (:mod:`rscolor.inference.tiling`), one tile row at a time.
+3. Chroma rows at the working scale are resampled back to full resolution (smoothed by
+   [1, 2, 1] / 4 first when enlarged, see :class:`Resample`) and merged with the source's
+   own full-resolution luminance; blocks of rows go to the sink as soon as
+   they are finished.
+
+The source is read, and the sink written, in windows: a batch of tiles (at the working
+scale) or an output block of `block` rows x COLUMNS columns at full resolution. What grows
+with the scene is only the blend buffers of one tile row at the working scale (about
+3 x tile x working width floats), never anything proportional to the height.
+
+Default working scale: ``input pixel size / model gsd_m`` when the model's metadata records
+its training ground sampling distance in metres (``gsd_m``) and the input's CRS is in
+metres; else the metadata's ``scene_scale``; else 1.0 (the input's own pixels). A model
+trained on the 150 px AID copy (pixels about 4x coarser than AID's own) meets imagery at
+AID's original resolution best with ``--scale 0.25``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from scipy import sparse
+from skimage.color import xyz_tristimulus_values
+from skimage.color.colorconv import rgb_from_xyz
+from tqdm import tqdm
+
+from rscolor.color import AB_SCALE, ColorSpace, get_color_space, rgb_to_lab
+from rscolor.errors import UserError
+from rscolor.inference import raster
+from rscolor.inference.tiling import TileGrid, blend_tile_rows
+from rscolor.utils.io import atomic_path
+
+MAX_SCALE = 4.0
+TILE_FACTOR = 2  # default tile = 2 x the training size (see plan_grid and docs/performance.md)
+BATCH_PIXELS = 2**17  # default tiles per model call: this many working pixels (2 tiles of 256)
+COLUMNS = 2048  # full-resolution columns merged and written at a time
+READ_ROWS = 256  # full-resolution rows read at a time when shrinking to the working scale
+
+
+class Predictor(Protocol):
+    """What the pipeline needs of a model (:class:`Colorizer` and the ONNX backend)."""
+
+    space: ColorSpace
+    size_multiple: int
+    meta: dict[str, Any]
+
+    @property
+    def train_size(self) -> int: ...
+
+    def predict_batch(self, lum: torch.Tensor) -> torch.Tensor: ...
+
+
+class Source(Protocol):
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def width(self) -> int: ...
+
+    def read(self, row0: int, row1: int, col0: int, col1: int) -> tuple[np.ndarray, np.ndarray]:
+        """The window rows [row0, row1) x columns [col0, col1) as (gray float32 in [0, 1],
+        valid bool)."""
+        ...
+
+
+class Sink(Protocol):
+    def write(self, row0: int, col0: int, rgb: np.ndarray, valid: np.ndarray) -> None: ...
+
+
+@dataclass
+class SceneOptions:
+    """How to run: working scale, tiling, batching (None = the model's default)."""
+
+    scale: float | None = None
+    tile: int | None = None
+    overlap: int | None = None
+    margin: int | None = None
+    batch: int | None = None  # None: BATCH_PIXELS worth of tiles
+    block: int = 256  # full-resolution output rows per step
+    progress: bool = True
+
+
+@dataclass
+class SceneReport:
+    width: int
+    height: int
+    scale: float
+    scale_source: str
+    work_width: int
+    work_height: int
+    tile: int
+    overlap: int
+    margin: int
+    tile_shape: tuple[int, int]
+    batch: int
+    tiles: int
+    tiles_run: int
+    seconds: float = 0.0
+    predict_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------ scale and tiling
+def default_scale(meta: dict[str, Any], pixel_size: float | None) -> tuple[float, str]:
+    """The working scale when the user gives none, and where it came from."""
+    gsd = meta.get("gsd_m")
+    if gsd and pixel_size:
+        return pixel_size / float(gsd), f"input pixel {pixel_size:g} m / model gsd_m {gsd:g} m"
+    if meta.get("scene_scale"):
+        return float(meta["scene_scale"]), "model metadata (scene_scale)"
+    return 1.0, "the default: the model records no training scale"
+
+
+def resolve_scale(
+    option: float | None, meta: dict[str, Any], pixel_size: float | None
+) -> tuple[float, str]:
+    scale, why = (option, "--scale") if option is not None else default_scale(meta, pixel_size)
+    if not 0 < scale <= MAX_SCALE:
+        raise UserError(f"--scale must be in (0, {MAX_SCALE:g}], got {scale:g}")
+    return scale, why
+
+
+def default_tile(predictor: Predictor) -> int:
+    """TILE_FACTOR x the training size, rounded up to the model's size multiple."""
+    m = predictor.size_multiple
+    return -(-TILE_FACTOR * predictor.train_size // m) * m
+
+
+def plan_grid(predictor: Predictor, options: SceneOptions, height: int, width: int) -> TileGrid:
+    """The tile grid at the working scale. Defaults: tile = 2 x the training size, overlap
+    = 3/8 of the tile, of which the outer 1/8 (the margin) is left to the neighbour."""
+    m = predictor.size_multiple
+    tile = options.tile if options.tile is not None else default_tile(predictor)
+    if tile <= 0 or tile % m:
+        raise UserError(f"--tile must be a positive multiple of {m} (the model's size multiple)")
+    overlap = 3 * tile // 8 if options.overlap is None else options.overlap
+    if not 0 <= overlap < tile:
+        raise UserError(f"--overlap must be at least 0 and less than the tile ({tile})")
+    margin = min(tile // 8, overlap // 3) if options.margin is None else options.margin
+    if not 0 <= 2 * margin <= overlap:
+        raise UserError(f"--margin must be at least 0 and at most half the overlap ({overlap})")
+    return TileGrid(height, width, tile, overlap, margin, m)
+
+
+def resolve_batch(options: SceneOptions, tile: int) -> int:
+    """Tiles per model call. Larger batches buy no speed on a CPU once a tile is a few
+    hundred pixels a side, and activation memory grows with them."""
+    batch = options.batch if options.batch is not None else max(1, BATCH_PIXELS // tile**2)
+    if batch < 1:
+        raise UserError("--batch must be at least 1")
+    return batch
+
+
+# ------------------------------------------------------------------------ resampling
+def resample_matrix(n_in: int, n_out: int) -> sparse.csr_matrix:
+    """n_out x n_in sparse matrix: area average when shrinking, bilinear (half-pixel
+    centres) when enlarging. Rows sum to 1, so it also resamples validity masks."""
+    ratio = n_in / n_out
+    j = np.arange(n_out)
+    if n_out < n_in:
+        lo, hi = j * ratio, (j + 1) * ratio
+        i = np.floor(lo).astype(np.int64)[:, None] + np.arange(int(np.ceil(ratio)) + 1)[None]
+        w = np.minimum(i + 1, hi[:, None]) - np.maximum(i, lo[:, None])
+        keep = (w > 1e-12) & (i < n_in)
+        rows, cols, vals = np.broadcast_to(j[:, None], i.shape)[keep], i[keep], w[keep] / ratio
+    else:
+        x = np.clip((j + 0.5) * ratio - 0.5, 0, n_in - 1)
+        i0 = np.floor(x).astype(np.int64)
+        frac = x - i0
+        rows = np.concatenate([j, j])
+        cols = np.concatenate([i0, np.minimum(i0 + 1, n_in - 1)])
+        vals = np.concatenate([1 - frac, frac])
+    return sparse.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n_out, n_in))
+
+
+def binomial_matrix(n: int) -> sparse.csr_matrix:
+    """n x n [1, 2, 1] / 4 smoothing (edges replicated): zero response at period 2."""
+    i = np.arange(n)
+    rows = np.concatenate([i, i, i])
+    cols = np.concatenate([np.maximum(i - 1, 0), i, np.minimum(i + 1, n - 1)])
+    vals = np.concatenate([np.full(n, 0.25), np.full(n, 0.5), np.full(n, 0.25)])
+    return sparse.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n, n))
+
+
+class Resample:
+    """Resampling along one axis; the identity when the sizes agree (no copy, no matrix).
+
+    With ``smooth``, an enlargement first applies a [1, 2, 1] / 4 filter: a strided
+    network's output carries a 2-pixel checkerboard that is invisible at its own scale
+    but becomes a visible dot grid when magnified (chroma at ``--scale 0.25``, say).
+    """
+
+    def __init__(self, n_in: int, n_out: int, smooth: bool = False) -> None:
+        self.matrix = None if n_in == n_out else resample_matrix(n_in, n_out)
+        if smooth and n_out > n_in and n_in > 2:
+            self.matrix = (self.matrix @ binomial_matrix(n_in)).tocsr()
+
+    def support(self, out0: int, out1: int) -> tuple[int, int]:
+        """The input range [a, b) that outputs [out0, out1) read."""
+        if self.matrix is None:
+            return out0, out1
+        cols = self.matrix[out0:out1].indices
+        return int(cols.min()), int(cols.max()) + 1
+
+    def along(self, x: np.ndarray, axis: int, out0: int, out1: int, first: int) -> np.ndarray:
+        """Outputs [out0, out1) along `axis` of `x`, whose entries there start at input
+        index `first`."""
+        if self.matrix is None:
+            return np.take(x, np.arange(out0 - first, out1 - first), axis=axis)
+        m = self.matrix[out0:out1, first : first + x.shape[axis]]
+        moved = np.moveaxis(x, axis, 0)
+        out = m @ moved.reshape(moved.shape[0], -1)
+        out = np.asarray(out, np.float32).reshape((out1 - out0,) + moved.shape[1:])
+        return np.moveaxis(out, 0, axis)
+
+
+# ------------------------------------------------------------------------- merging
+_WHITE = torch.tensor(xyz_tristimulus_values(illuminant="D65", observer="2"), dtype=torch.float32)
+_RGB_FROM_XYZ = torch.tensor(rgb_from_xyz, dtype=torch.float32)
+
+
+def _lab_gray_merge(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """sRGB gray (h x w) + normalised ab (2 x h x w) -> uint8 RGB, in float32 torch.
+
+    The same formulas as :mod:`rscolor.color` (skimage's Lab -> XYZ -> sRGB, D65), fused
+    and vectorised: skimage's float64 path runs at about 2 Mpx/s on one core and would
+    dominate a scene run. Tested against ``ColorSpace.merge`` in tests/test_colorize_scene.py.
+    """
+    g = torch.from_numpy(np.ascontiguousarray(gray, np.float32)).clamp(0, 1)
+    lin = torch.where(g <= 0.04045, g / 12.92, ((g + 0.055) / 1.055) ** 2.4)
+    fy = torch.where(lin > 0.008856, lin.clamp_min(1e-12) ** (1 / 3), 7.787 * lin + 16 / 116)
+    a, b = torch.from_numpy(np.ascontiguousarray(ab, np.float32)) * AB_SCALE
+    f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp_min(0)])
+    xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / 7.787) * _WHITE[:, None, None]
+    lin_rgb = torch.einsum("ij,jhw->ihw", _RGB_FROM_XYZ, xyz)
+    srgb = torch.where(
+        lin_rgb > 0.0031308, 1.055 * lin_rgb.clamp_min(1e-12) ** (1 / 2.4) - 0.055, 12.92 * lin_rgb
+    )
+    rgb8 = (srgb.clamp(0, 1) * 255).round().to(torch.uint8)
+    return rgb8.permute(1, 2, 0).contiguous().numpy()
+
+
+def merge_rgb(space: ColorSpace, gray: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Full-resolution gray (h x w) + target (C x h x w) -> uint8 RGB h x w x 3."""
+    if space.name == "lab":
+        return _lab_gray_merge(gray, target)
+    rgb = space.merge(space.gray_to_lum(gray), np.moveaxis(target, 0, -1))
+    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+
+
+def chroma_space(space: ColorSpace) -> ColorSpace:
+    """The space the full-resolution merge runs in: an ``rgb`` model's output is turned
+    into Lab chroma, so the input's own luminance is kept at full resolution."""
+    return get_color_space("lab") if space.name == "rgb" else space
+
+
+def to_chroma(space: ColorSpace, target: np.ndarray) -> np.ndarray:
+    if space.name != "rgb":
+        return target
+    rgb = (np.moveaxis(target, 0, -1) + 1) / 2
+    return np.moveaxis(rgb_to_lab(rgb)[..., 1:] / AB_SCALE, -1, 0).astype(np.float32)
+
+
+# ------------------------------------------------------------------------ pipeline
+class _Rows:
+    """Working-scale chroma rows [start, start + n) kept for the next output blocks."""
+
+    def __init__(self, rows: Iterator[tuple[int, np.ndarray]]) -> None:
+        self._rows = rows
+        self.start = 0
+        self.data: np.ndarray | None = None
+
+    @property
+    def end(self) -> int:
+        return self.start + (0 if self.data is None else self.data.shape[1])
+
+    def take(self, lo: int, hi: int) -> np.ndarray:
+        """Rows [lo, hi); rows before `lo` are dropped (blocks come in order)."""
+        while self.end < hi:
+            row, values = next(self._rows)
+            if self.data is None:
+                self.start, self.data = row, values
+            else:
+                self.data = np.concatenate([self.data, values], 1)
+        assert self.data is not None
+        self.data = self.data[:, lo - self.start :]
+        self.start = lo
+        return self.data[:, : hi - lo]
+
+
+def _fill_invalid(lum: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Invalid pixels take their tile's valid mean. Returns (filled, tile has data)."""
+    counts = valid.sum((1, 2))
+    means = (lum * valid).sum((1, 2)) / np.maximum(counts, 1)
+    return np.where(valid, lum, means[:, None, None]).astype(np.float32), counts > 0
+
+
+class ScenePipeline:
+    """One run of the pipeline over a source, writing to a sink."""
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        source: Source,
+        options: SceneOptions,
+        pixel_size: float | None = None,
+    ) -> None:
+        self.predictor = predictor
+        self.source = source
+        self.options = options
+        h, w = source.height, source.width
+        self.scale, why = resolve_scale(options.scale, predictor.meta, pixel_size)
+        wh, ww = max(1, round(h * self.scale)), max(1, round(w * self.scale))
+        self.grid = plan_grid(predictor, options, wh, ww)
+        self.batch = resolve_batch(options, self.grid.tile)
+        self.down_y, self.down_x = Resample(h, wh), Resample(w, ww)
+        self.up_y, self.up_x = Resample(wh, h, smooth=True), Resample(ww, w, smooth=True)
+        self.report = SceneReport(
+            w, h, self.scale, why, ww, wh, self.grid.tile, self.grid.overlap, self.grid.margin,
+            (self.grid.tile_h, self.grid.tile_w), self.batch, self.grid.count, 0,
+        )  # fmt: skip
+
+    def working_window(self, y0: int, y1: int, x0: int, x1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Working-scale rows [y0, y1) x columns [x0, x1): (normalised luminance, valid).
+
+        When shrinking, the source is read READ_ROWS rows at a time and each part added in
+        (the resampling is linear), so a small --scale does not mean a huge read."""
+        (a, b), (c, d) = self.down_y.support(y0, y1), self.down_x.support(x0, x1)
+        if self.down_y.matrix is None and self.down_x.matrix is None:
+            gray, valid = self.source.read(a, b, c, d)
+            return self.predictor.space.gray_to_lum(gray), valid
+        step = READ_ROWS if self.down_y.matrix is not None else b - a
+        num = np.zeros((y1 - y0, x1 - x0), np.float32)
+        den = np.zeros_like(num)
+        for r0 in range(a, b, step):
+            r1 = min(b, r0 + step)
+            gray, valid = self.source.read(r0, r1, c, d)
+            weight = valid.astype(np.float32)
+            for total, part in ((num, gray * weight), (den, weight)):
+                total += self.down_y.along(self.down_x.along(part, 1, x0, x1, c), 0, y0, y1, r0)
+        valid = den > 1e-6
+        gray = np.where(valid, num / np.maximum(den, 1e-6), 0).astype(np.float32)
+        return self.predictor.space.gray_to_lum(gray), valid
+
+    def predict_row(self, y0: int, bar: tqdm) -> Iterator[np.ndarray]:
+        """Predictions (C x tile_h x tile_w) of the tiles whose top is `y0`, left to right,
+        computed `batch` tiles at a time from a window just wide enough for them."""
+        grid, batch = self.grid, self.batch
+        xs = grid.col_starts
+        shape = (self.predictor.space.target_channels, grid.tile_h, grid.tile_w)
+        for i in range(0, len(xs), batch):
+            group = xs[i : i + batch]
+            left = group[0]
+            lum, valid = self.working_window(y0, y0 + grid.tile_h, left, group[-1] + grid.tile_w)
+            lum_t = np.stack([lum[:, x - left : x - left + grid.tile_w] for x in group])
+            valid_t = np.stack([valid[:, x - left : x - left + grid.tile_w] for x in group])
+            lum_t, has_data = _fill_invalid(lum_t, valid_t)
+            out = np.zeros((len(group),) + shape, np.float32)  # no data: neutral chroma
+            idx = np.flatnonzero(has_data)
+            if idx.size:
+                start = time.perf_counter()
+                pred = self.predictor.predict_batch(torch.from_numpy(lum_t[idx, None]))
+                self.report.predict_seconds += time.perf_counter() - start
+                out[idx] = pred.numpy()
+                self.report.tiles_run += idx.size
+            bar.update(len(group))
+            yield from out
+
+    def write_block(self, sink: Sink, rows: _Rows, a: int, b: int) -> None:
+        """Full-resolution rows [a, b): chroma upsampled, merged with the input's own
+        luminance, written `COLUMNS` columns at a time."""
+        lo, hi = self.up_y.support(a, b)
+        chroma_rows = self.up_y.along(rows.take(lo, hi), 1, a, b, lo)
+        merge_space = chroma_space(self.predictor.space)
+        for c0 in range(0, self.source.width, COLUMNS):
+            c1 = min(self.source.width, c0 + COLUMNS)
+            lx, hx = self.up_x.support(c0, c1)
+            chroma = self.up_x.along(chroma_rows[:, :, lx:hx], 2, c0, c1, lx)
+            gray, valid = self.source.read(a, b, c0, c1)
+            sink.write(a, c0, merge_rgb(merge_space, gray, chroma), valid)
+
+    def run(self, sink: Sink) -> SceneReport:
+        start = time.perf_counter()
+        space = self.predictor.space
+        with tqdm(
+            total=self.grid.count, desc="tiles", unit="tile", disable=not self.options.progress
+        ) as bar:
+            blended = blend_tile_rows(self.grid, lambda y0: self.predict_row(y0, bar))
+            rows = _Rows((y, to_chroma(space, values)) for y, values in blended)
+            for a in range(0, self.source.height, self.options.block):
+                self.write_block(sink, rows, a, min(self.source.height, a + self.options.block))
+        self.report.seconds = time.perf_counter() - start
+        return self.report
+
+
+# ---------------------------------------------------------------- sources and sinks
+class ArraySource:
+    """An in-memory gray image (ordinary image files)."""
+
+    def __init__(self, gray: np.ndarray, valid: np.ndarray | None = None) -> None:
+        self.gray = gray.astype(np.float32, copy=False)
+        self.valid = np.ones(gray.shape, bool) if valid is None else valid
+
+    @property
+    def height(self) -> int:
+        return int(self.gray.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.gray.shape[1])
+
+    def read(self, row0: int, row1: int, col0: int, col1: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.gray[row0:row1, col0:col1], self.valid[row0:row1, col0:col1]
+
+
+class ArraySink:
+    def __init__(self, height: int, width: int) -> None:
+        self.rgb = np.zeros((height, width, 3), np.uint8)
+
+    def write(self, row0: int, col0: int, rgb: np.ndarray, valid: np.ndarray) -> None:
+        self.rgb[row0 : row0 + rgb.shape[0], col0 : col0 + rgb.shape[1]] = rgb
+
+
+def colorize_array(
+    predictor: Predictor, gray: np.ndarray, options: SceneOptions | None = None
+) -> np.ndarray:
+    """Gray H x W in [0, 1] -> uint8 RGB through the tiled pipeline."""
+    source = ArraySource(gray)
+    sink = ArraySink(source.height, source.width)
+    ScenePipeline(predictor, source, options or SceneOptions(progress=False)).run(sink)
+    return sink.rgb
+
+
+@dataclass
+class RasterOptions:
+    """How to read the input raster: band and stretch (see :mod:`.raster`)."""
+
+    band: int | None = None
+    stretch: str = "auto"
+    percentiles: tuple[float, float] = (2.0, 98.0)
+    value_range: tuple[float, float] | None = None
+
+
+def colorize_raster(
+    predictor: Predictor,
+    src: str | Path,
+    dst: str | Path,
+    options: SceneOptions | None = None,
+    raster_options: RasterOptions | None = None,
+    force: bool = False,
+    threads: int | None = None,
+) -> SceneReport:
+    """Colorize one band of a raster into a tiled RGB GeoTIFF with the input's CRS,
+    transform and nodata. Written atomically: a failed run leaves no output."""
+    options = options or SceneOptions()
+    ropts = raster_options or RasterOptions()
+    with (
+        raster.gdal_env(threads),
+        raster.RasterSource(
+            src,
+            ropts.band,
+            ropts.stretch,
+            ropts.percentiles,
+            ropts.value_range,  # type: ignore[arg-type]
+        ) as source,
+    ):
+        pipeline = ScenePipeline(predictor, source, options, source.pixel_size)
+        nodata = raster.output_nodata(source.nodata)
+        with atomic_path(dst, force=force) as tmp:
+            sink = raster.GeoTiffSink(
+                tmp, source.width, source.height, source.georeference(), nodata
+            )
+            try:
+                return pipeline.run(sink)
+            finally:
+                sink.close()

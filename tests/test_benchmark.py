@@ -1,0 +1,203 @@
+"""`rscolor benchmark` end to end on tiny data: one split, every method trained and scored
+on the same images, tables / per-class / figure written, finished runs reused, a killed
+suite continued, user mistakes refused in one line."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from rscolor.benchmark import ABLATION, COMPARE, BenchmarkOptions, run_suite
+from rscolor.benchmark import suites as suites_mod
+from rscolor.benchmark.figure import pick_figure_files
+from rscolor.benchmark.runner import suite_settings
+from rscolor.cli.main import main
+from rscolor.data.split import Split, class_of
+from rscolor.errors import UserError
+from rscolor.training.trainer import Trainer, TrainingDiverged
+
+from .tiny_methods import TINY
+
+CLASSES = {"beach", "forest", "pond"}
+
+
+def options(data: Path, out: Path, suite: str, **kw) -> BenchmarkOptions:
+    return BenchmarkOptions(
+        data=data, out=out, suite=suite, extra=TINY, progress=False, device="cpu", **kw
+    )
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_compare_suite_end_to_end_then_reuse(
+    scene_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "bench"
+    result = run_suite(options(scene_tree, out, "compare", max_train_images=12))
+    keys = [m.key for m in COMPARE.methods]
+    assert result.trained == keys
+
+    # One manifest, thinned evenly: every class keeps training images; test untouched.
+    split = Split.load(out / "split.json")
+    assert len(split.train) == 12 and {class_of(f) for f in split.train} == CLASSES
+    assert len(split.test) == 6 and result.test_files == split.test
+    for key in keys:
+        assert (out / "runs" / key / "split.json").read_text() == (out / "split.json").read_text()
+        assert json.loads((out / "runs" / key / "done.json").read_text())["status"] == "done"
+
+    table = (out / "table.md").read_text()
+    for label in [m.label for m in COMPARE.methods] + ["`gray`", "`mean_chroma`"]:
+        assert f"| {label} |" in table
+    assert "--max-train-images 12" in table and "6 of 6" in table
+    rows = csv_rows(out / "table.csv")
+    assert [r["method"] for r in rows] == [*keys, "gray", "mean_chroma"]
+    assert all(r["images"] == "6" and float(r["ciede2000"]) > 0 for r in rows)
+    assert int(rows[0]["d_params"]) == 0 and int(rows[1]["d_params"]) > 0  # U-Net has no D
+    assert all(float(r["train_seconds"]) > 0 for r in rows[: len(keys)])
+
+    per_class = csv_rows(out / "per_class.csv")
+    assert len(per_class) == len(CLASSES) * (len(keys) + 2)
+    assert {r["class"] for r in per_class} == CLASSES
+    md = (out / "per_class.md").read_text()
+    assert all(f"| {c} |" in md for c in CLASSES) and "Classes each method gets wrong" in md
+
+    with Image.open(out / "figure.png") as fig:
+        assert fig.format == "PNG" and fig.width > fig.height  # 8 columns, 6 rows
+
+    # Second invocation: nothing is trained again, the checkpoints are untouched.
+    stamps = {k: (out / "runs" / k / "best.pt").stat().st_mtime_ns for k in keys}
+    monkeypatch.setattr(Trainer, "fit", lambda *a, **k: pytest.fail("retrained a finished run"))
+    again = run_suite(options(scene_tree, out, "compare", max_train_images=12))
+    assert again.trained == []
+    assert stamps == {k: (out / "runs" / k / "best.pt").stat().st_mtime_ns for k in keys}
+    assert csv_rows(out / "table.csv") == rows
+    assert not (out / ".lock").exists()
+
+
+def test_killed_suite_continues_and_divergence_is_reported(
+    scene_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "bench"
+    real_fit, real_step = Trainer.fit, Trainer.train_step
+
+    def killed_at_lcfe(self, resume=False):
+        if self.cfg.method == "ablation-lcfe":
+            raise KeyboardInterrupt
+        return real_fit(self, resume)
+
+    def diverging(self, lum, target):
+        if self.cfg.method == "ablation-joint":
+            raise TrainingDiverged("loss became NaN/inf (test)")
+        return real_step(self, lum, target)
+
+    monkeypatch.setattr(Trainer, "train_step", diverging)
+    monkeypatch.setattr(Trainer, "fit", killed_at_lcfe)
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(options(scene_tree, out, "ablation", max_test_images=4))
+    assert not (out / ".lock").exists()
+    assert (out / "runs" / "ablation-concat" / "done.json").is_file()
+    assert not (out / "runs" / "ablation-lcfe" / "done.json").exists()
+
+    # A run killed after its last epoch but before done.json is resumed, not retrained.
+    (out / "runs" / "ablation-single" / "done.json").unlink()
+    best = out / "runs" / "ablation-single" / "best.pt"
+    stamp = best.stat().st_mtime_ns
+
+    monkeypatch.setattr(Trainer, "fit", real_fit)
+    result = run_suite(options(scene_tree, out, "ablation", max_test_images=4))
+    assert result.trained == ["ablation-single", "ablation-lcfe", "jsdcgan"]
+    assert best.stat().st_mtime_ns == stamp
+    assert result.runs["ablation-single"].record.epochs == 1
+
+    rows = {r["method"]: r for r in csv_rows(out / "table.csv")}
+    assert rows["ablation-joint"]["status"] == "diverged" and rows["ablation-joint"]["acc2"] == ""
+    assert rows["ablation-lcfe"]["status"] == "done" and rows["ablation-lcfe"]["images"] == "4"
+    table = (out / "table.md").read_text()
+    assert "Joint stream (diverged)" in table and "loss became NaN/inf (test)" in table
+    assert "| J-S + LCFE + GSM |" in table
+
+
+def test_a_second_suite_in_the_same_folder_reuses_the_shared_run(
+    scene_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compare, then ablation into one folder: the full JS-DCGAN is trained once, and the
+    tables cover both suites."""
+    out = tmp_path / "bench"
+    trained: list[str] = []
+    real_fit = Trainer.fit
+
+    def counting(self, resume=False):
+        trained.append(self.cfg.method)
+        return real_fit(self, resume)
+
+    monkeypatch.setattr(Trainer, "fit", counting)
+    monkeypatch.setattr(
+        suites_mod, "SUITES", {"compare": _one(COMPARE), "ablation": _one(ABLATION)}
+    )
+    run_suite(options(scene_tree, out, "compare", max_test_images=3))
+    run_suite(options(scene_tree, out, "ablation", max_test_images=3))
+    assert trained == ["jsdcgan", "ablation-lcfe"]
+    table = (out / "table.md").read_text()
+    assert "## Comparison" in table and "## Ablation" in table
+    assert [r["suite"] for r in csv_rows(out / "table.csv")] == [
+        "compare", "ablation", "ablation", "reference", "reference"
+    ]  # fmt: skip
+
+
+def _one(suite):
+    """The suite cut to its last two methods (shorter to train)."""
+    from dataclasses import replace
+
+    return replace(
+        suite, methods=suite.methods[-2:] if suite.name == "ablation" else suite.methods[-1:]
+    )
+
+
+def test_a_folder_with_other_settings_is_refused(scene_tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    out.mkdir()
+    first = options(scene_tree, out, "compare", epochs=1)
+    (out / "suite.json").write_text(json.dumps({**suite_settings(first), "suites": ["compare"]}))
+    with pytest.raises(UserError, match="another budget"):
+        run_suite(options(scene_tree, out, "compare", epochs=2))
+    other = tmp_path / "not-a-bench"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="not a benchmark folder"):
+        run_suite(options(scene_tree, other, "compare"))
+    assert (other / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--suite", "everything"], "unknown suite"),
+        (["--scale", "huge"], "unknown scale"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+    ],
+)
+def test_cli_mistakes_are_one_line_errors(
+    scene_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str], message: str
+) -> None:
+    out = tmp_path / "bench"
+    with pytest.raises(SystemExit) as exc:
+        main(["benchmark", "--data", str(scene_tree), "--out", str(out), *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rscolor: error:") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_figure_images_come_from_different_classes() -> None:
+    files = [f"c{c:02d}/img{i}.jpg" for c in range(30) for i in range(3)]
+    picked = pick_figure_files(files, 6)
+    assert len({class_of(f) for f in picked}) == 6
+    assert class_of(picked[0]) == "c00" and class_of(picked[-1]) == "c29"
+    few = [f"{c}/img{i}.jpg" for c in "abc" for i in range(4)]
+    picked = pick_figure_files(few, 6)
+    assert len(picked) == 6 and sorted(class_of(f) for f in picked) == list("aabbcc")

@@ -1,0 +1,131 @@
+"""ONNX export and the ONNX Runtime backend: parity with torch at any tile size."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rscolor.inference.onnx_backend import (
+    TOLERANCE,
+    OnnxColorizer,
+    exportable,
+    load_backend,
+    parity,
+)
+from rscolor.inference.scene import SceneOptions, colorize_raster
+
+from .scene_helpers import (
+    read_geotiff,
+    save_tiny_checkpoint,
+    smooth_field,
+    tiny_colorizer,
+    write_geotiff,
+)
+from .test_cli import assert_user_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, Path]:
+    """(tiny joint-stream checkpoint, its ONNX export made by `rscolor export`)."""
+    root = tmp_path_factory.mktemp("onnx")
+    ckpt = save_tiny_checkpoint(root / "tiny.pt", chroma_gain=1.0)
+    try:
+        from rscolor.cli.main import main
+
+        main(["export", "--checkpoint", str(ckpt), "-o", str(root / "tiny.onnx")])
+    except SystemExit as exc:  # pragma: no cover - shows the error if export fails
+        raise AssertionError(f"export exited {exc.code}") from None
+    return ckpt, root / "tiny.onnx"
+
+
+def test_exportable_lcfe_is_the_same_function() -> None:
+    """The branch-free LCFE used for export equals LCFE.forward, pooled (64 px, 4096
+    macro tokens > 1024) or not (32 px)."""
+    gen = tiny_colorizer(chroma_gain=1.0).generator
+    twin = exportable(gen)
+    with torch.inference_mode():
+        for h, w in ((32, 48), (128, 160), (256, 96)):
+            lum = torch.rand(2, 1, h, w) * 2 - 1
+            torch.testing.assert_close(twin(lum), gen(lum), atol=1e-5, rtol=0)
+
+
+def test_onnx_matches_torch_at_any_tile_size(exported) -> None:
+    ckpt, model = exported
+    onnx_col = load_backend(model, "auto", threads=1)
+    torch_col = load_backend(ckpt, "torch", "cpu")
+    assert isinstance(onnx_col, OnnxColorizer)
+    assert onnx_col.size_multiple == torch_col.size_multiple
+    assert onnx_col.train_size == torch_col.train_size == 32
+    assert onnx_col.space.name == "lab"
+    assert parity(torch_col, onnx_col, batch=3) <= TOLERANCE
+    lum = torch.rand(1, 1, 50, 70) * 2 - 1  # not a multiple: the backend pads like torch
+    diff = (onnx_col.predict_batch(lum) - torch_col.predict_batch(lum)).abs().max().item()
+    assert diff <= TOLERANCE
+
+
+def test_unet_runs_on_onnx_straight_from_a_checkpoint(tmp_path: Path) -> None:
+    """``--backend onnx`` on a .pt exports it in memory (the U-Net baselines too)."""
+    ckpt = save_tiny_checkpoint(tmp_path / "unet.pt", generator__name="unet", chroma_gain=1.0)
+    onnx_col = load_backend(ckpt, "onnx", threads=1)
+    assert isinstance(onnx_col, OnnxColorizer)
+    assert parity(load_backend(ckpt, "torch", "cpu"), onnx_col, seed=1) <= TOLERANCE
+
+
+def test_scene_with_onnx_backend_equals_torch(exported, tmp_path: Path, capsys) -> None:
+    ckpt, model = exported
+    write_geotiff(tmp_path / "pan.tif", (60000 * smooth_field(90, 120)).astype(np.uint16), nodata=0)
+    code, _, err = run_cli(
+        [
+            "colorize",
+            tmp_path / "pan.tif",
+            "-o",
+            tmp_path / "onnx",
+            "--checkpoint",
+            model,
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    colorize_raster(
+        load_backend(ckpt, "torch", "cpu"),
+        tmp_path / "pan.tif",
+        tmp_path / "t.tif",
+        SceneOptions(progress=False),
+    )
+    got, _ = read_geotiff(tmp_path / "onnx" / "pan.tif")
+    ref, _ = read_geotiff(tmp_path / "t.tif")
+    assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_export_and_backend_errors(exported, tmp_path: Path, capsys) -> None:
+    ckpt, model = exported
+    code, _, err = run_cli(["export", "--checkpoint", ckpt, "-o", model], capsys)
+    assert_user_error(code, err, "--force")
+    code, _, err = run_cli(
+        ["export", "--checkpoint", ckpt, "-o", tmp_path / "m.tflite", "--format", "tflite"], capsys
+    )
+    assert_user_error(code, err, "unknown export format")
+    write_geotiff(tmp_path / "pan.tif", np.ones((16, 16), np.uint8))
+    code, _, err = run_cli(
+        [
+            "colorize",
+            tmp_path / "pan.tif",
+            "-o",
+            tmp_path / "o",
+            "--checkpoint",
+            model,
+            "--backend",
+            "torch",
+        ],
+        capsys,
+    )
+    assert_user_error(code, err, "use --backend onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a protobuf")
+    code, _, err = run_cli(
+        ["colorize", tmp_path / "pan.tif", "-o", tmp_path / "o", "--checkpoint", junk], capsys
+    )
+    assert_user_error(code, err, "cannot read ONNX model")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "m.tflite").exists()

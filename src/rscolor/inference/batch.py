@@ -108,7 +108,7 @@ def plan_outputs(
     return jobs
 
 
-def to_gray(image) -> object:
+def to_gray(image: np.ndarray) -> np.ndarray:
     """A colour image is reduced to the gray with its CIE lightness; gray stays as is."""
     return image if image.ndim == 2 else rgb_luminance_gray(image)
 

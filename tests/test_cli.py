@@ -59,6 +59,25 @@ def test_evaluate_prints_table_and_writes_json(trained, tmp_path: Path, capsys) 
     assert set(body["per_class_ciede2000"]["model"]) == {"forest", "beach", "pond"}
 
 
+def test_evaluate_at_a_working_scale_keeps_metrics_at_full_size(trained, tmp_path, capsys):
+    data, ckpt = trained
+    outs = {}
+    for scale in ("1", "0.5"):
+        out = tmp_path / f"eval-{scale}.json"
+        args = ["evaluate", "--checkpoint", ckpt, "--data", data, "--out", out, "--scale", scale]
+        code, stdout, _ = run_cli(args, capsys)
+        assert code == 0
+        outs[scale] = json.loads(out.read_text())
+    assert outs["0.5"]["scale"] == 0.5 and "model run at scale 0.5" in stdout
+    half, full = outs["0.5"]["rows"], outs["1"]["rows"]
+    # the references do not depend on the scale; the model's output does
+    assert half["mean_chroma"] == full["mean_chroma"]
+    assert half["model"]["ciede2000"] != full["model"]["ciede2000"]
+    args = ["evaluate", "--checkpoint", ckpt, "--data", data, "--scale", "0"]
+    code, _, err = run_cli(args, capsys)
+    assert_user_error(code, err, "--scale 0")
+
+
 def test_evaluate_split_all_uses_every_image(trained, tmp_path: Path, capsys) -> None:
     data, ckpt = trained
     out = tmp_path / "all.json"

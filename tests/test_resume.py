@@ -34,6 +34,7 @@ def resume_config():
             "threads": 1,
             "deterministic": True,
             "checkpoint_every_steps": 1,
+            "ema_decay": 0.9,  # the weight average must resume exactly too
         },
         optim={"lr_decay": "linear"},
     )
@@ -101,7 +102,9 @@ def test_kill_and_resume_equals_uninterrupted(
     done = torch.load(run / "last.pt", weights_only=False)
 
     assert done["step"] == uninterrupted["step"] == EPOCHS * STEPS
-    for key in ("generator", "discriminator", "opt_g", "opt_d", "sched_g", "sched_d", "rng"):
+    keys = ("generator", "discriminator", "ema", "opt_g", "opt_d", "sched_g", "sched_d", "rng")
+    assert done["ema"] is not None
+    for key in keys:
         assert_same(done[key], uninterrupted[key], key)
     assert_same(without_timing(done["history"]), without_timing(uninterrupted["history"]))
     assert done["best_score"] == uninterrupted["best_score"]

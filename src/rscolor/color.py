@@ -92,6 +92,15 @@ class ColorSpace:
             return lab_to_rgb(lab)
         return np.clip((target + 1) / 2, 0, 1).astype(np.float32)
 
+    def chroma_center(self, mean_ab: tuple[float, float]) -> np.ndarray:
+        """The target that saturation scales around: the training data's mean colour
+        (``lab``) or gray (``yuv``). ``rgb`` targets have no separate chroma."""
+        if self.name == "rgb":
+            raise ValueError("saturation needs a chroma target (lab or yuv), not rgb")
+        if self.name == "lab":
+            return np.asarray(mean_ab, np.float32) / AB_SCALE
+        return np.zeros(2, np.float32)
+
     def neutral_target(self, lum: np.ndarray) -> np.ndarray:
         """The target that leaves the image gray (zero chroma; gray RGB for ``rgb``)."""
         if self.name == "rgb":

@@ -121,6 +121,20 @@ class TrainConfig(_Strict):
         None, description="Also write last.pt every N steps (resume mid-epoch)."
     )
     threads: int | None = Field(None, description="torch CPU threads (None = torch default).")
+    ema_decay: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        description="Keep an exponential moving average of the generator's weights (e.g. "
+        "0.999) and validate, select and ship it instead of the raw weights: it smooths "
+        "the epoch-to-epoch oscillation of GAN training. None = off.",
+    )
+    init_from: str | None = Field(
+        None,
+        description="Start from this checkpoint's generator (and discriminator, when the "
+        "file has a matching one) instead of random weights: fine-tuning, e.g. the shipped "
+        "model on your own imagery ('shipped'). Optimizers and the lr schedule start fresh.",
+    )
 
 
 class ExperimentConfig(_Strict):

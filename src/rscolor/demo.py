@@ -18,26 +18,36 @@ from rscolor.utils.io import atomic_path
 COLUMNS = ("gray input", "rscolor", "ground truth")
 
 
-def side_by_side(pairs: list[tuple[str, np.ndarray, np.ndarray]], path: Path) -> None:
-    """One row per image: (title, colorized RGB, ground-truth RGB)."""
+def image_grid(
+    rows: list[tuple[str, list[np.ndarray]]], columns: tuple[str, ...], path: Path
+) -> None:
+    """A figure with one row per image: (row title, one image per column, gray or RGB)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(pairs), 3, figsize=(7.5, 2.5 * len(pairs)), squeeze=False)
-    for row, (title, colorized, truth) in zip(axes, pairs, strict=True):
-        gray = rgb_luminance_gray(truth)
-        for ax, img, label in zip(row, (gray, colorized, truth), COLUMNS, strict=True):
+    n_cols = len(columns)
+    fig, axes = plt.subplots(
+        len(rows), n_cols, figsize=(2.5 * n_cols, 2.5 * len(rows)), squeeze=False
+    )
+    for row_axes, (title, images) in zip(axes, rows, strict=True):
+        for ax, img, label in zip(row_axes, images, columns, strict=True):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(label, fontsize=9)
-        row[0].set_ylabel(title, fontsize=8)
+        row_axes[0].set_ylabel(title, fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110)
     plt.close(fig)
+
+
+def side_by_side(pairs: list[tuple[str, np.ndarray, np.ndarray]], path: Path) -> None:
+    """One row per image: (title, colorized RGB, ground-truth RGB)."""
+    rows = [(title, [rgb_luminance_gray(truth), out, truth]) for title, out, truth in pairs]
+    image_grid(rows, COLUMNS, path)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,7 @@ def run_colorize(
     options: SceneOptions | None = None,
     raster_options: RasterOptions | None = None,
     threads: int | None = None,
+    saturation: float | None = None,
 ) -> None:
     options = options or SceneOptions()
     raster_options = raster_options or RasterOptions()
@@ -55,6 +56,7 @@ def run_colorize(
     if not jobs:
         raise UserError("no images found in the given inputs")
     colorizer = load_backend(checkpoint, backend, device, threads)
+    colorizer.set_saturation(saturation)
     for src, dst in tqdm(jobs, desc="colorize", disable=len(jobs) < 2):
         report = colorize_file(colorizer, src, dst, options, raster_options, threads)
         if report is not None:

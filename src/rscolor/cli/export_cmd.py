@@ -14,12 +14,21 @@ from rscolor.training.checkpoint import inference_payload, save_checkpoint
 FORMATS = ("onnx", "torch-fp16")
 
 
-def run_export(out: Path, checkpoint: Path | None, format: str, force: bool) -> None:
+def run_export(
+    out: Path,
+    checkpoint: Path | None,
+    format: str,
+    force: bool,
+    saturation: float | None = None,
+    max_chroma: float | None = None,
+) -> None:
     if format not in FORMATS:
         raise UserError(f"unknown export format {format!r}: {', '.join(FORMATS)}")
     if out.exists() and not force:
         raise UserError(f"{out} exists (use --force to overwrite)")
     colorizer = load_colorizer(checkpoint, "cpu")
+    colorizer.set_saturation(saturation)  # both recorded in the exported model's metadata
+    colorizer.set_max_chroma(max_chroma)
     if format == "torch-fp16":
         payload = inference_payload(colorizer.generator, colorizer.cfg, colorizer.meta, half=True)
         save_checkpoint(out, payload)

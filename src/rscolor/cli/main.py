@@ -23,6 +23,14 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+SaturationOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Scale the predicted chroma around the training data's mean colour: below 1 "
+        "is more muted, above 1 more vivid. Default: the model's own (its metadata), else 1."
+    ),
+]
+
 
 @app.command()
 def train(
@@ -38,6 +46,13 @@ def train(
         Path | None, typer.Option(help="Reuse this split.json instead of making one.")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Fine-tune: start from this checkpoint's weights, or 'shipped' for the "
+            "bundled model (same architecture as the config)."
+        ),
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -49,7 +64,8 @@ def train(
     Several GPUs or nodes: torchrun --nproc_per_node N -m rscolor train ... (same options)."""
     from rscolor.cli.train_cmd import run_train
 
-    run_train(config, data, out, resume, split_manifest, progress=not quiet, overrides=set_)
+    overrides = [*(set_ or []), *([f"train.init_from={init_from}"] if init_from else [])]
+    run_train(config, data, out, resume, split_manifest, progress=not quiet, overrides=overrides)
 
 
 @app.command()
@@ -65,12 +81,21 @@ def evaluate(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            help="Run the model on images resized by this factor (e.g. 0.5 for imagery at "
+            "twice the training resolution); chroma is resampled back, metrics stay at full "
+            "size. Default: the images as they are."
+        ),
+    ] = None,
+    saturation: SaturationOption = None,
 ) -> None:
     """Score a model and the gray / mean_chroma references: acc2, acc5, PSNR, SSIM, CIEDE2000,
     colorfulness."""
     from rscolor.cli.evaluate_cmd import run_evaluate
 
-    run_evaluate(data, checkpoint, split, out, limit, force, device)
+    run_evaluate(data, checkpoint, split, out, limit, force, device, scale, saturation)
 
 
 @app.command()
@@ -123,6 +148,7 @@ def colorize(
         str | None, typer.Option(help="LOW,HIGH input values mapped to black and white.")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    saturation: SaturationOption = None,
 ) -> None:
     """Colorize images. Colour inputs are first reduced to their luminance; outputs keep
     the input's luminance and relative path. Pictures give PNGs; rasters (GeoTIFF, 16-bit,
@@ -140,7 +166,16 @@ def colorize(
         value_range=parse_pair(value_range, "--value-range"),
     )
     run_colorize(
-        inputs, out_dir, checkpoint, force, device, backend, options, raster_options, threads
+        inputs,
+        out_dir,
+        checkpoint,
+        force,
+        device,
+        backend,
+        options,
+        raster_options,
+        threads,
+        saturation,
     )
 
 
@@ -154,11 +189,20 @@ def export(
         str, typer.Option("--format", help="onnx, or torch-fp16 (an inference-only .pt).")
     ] = "onnx",
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
+    saturation: SaturationOption = None,
+    max_chroma: Annotated[
+        float | None,
+        typer.Option(
+            help="Cap the output's CIE Lab chroma at this value (hue kept), e.g. the "
+            "training data's 99.9th percentile: tones down rare saturated blotches. Recorded "
+            "in the exported model."
+        ),
+    ] = None,
 ) -> None:
     """Export a model for deployment: ONNX (dynamic tile size) or a small fp16 .pt."""
     from rscolor.cli.export_cmd import run_export
 
-    run_export(out, checkpoint, format, force)
+    run_export(out, checkpoint, format, force, saturation, max_chroma)
 
 
 @app.command()

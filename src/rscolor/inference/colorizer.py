@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rscolor.color import ColorSpace, get_color_space
+from rscolor.color import AB_SCALE, ColorSpace, get_color_space
 from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
 from rscolor.training.checkpoint import (
@@ -70,11 +70,62 @@ class Colorizer:
     def train_size(self) -> int:
         return int(self.meta.get("train_size", self.cfg.data.crop_size))
 
+    @property
+    def saturation(self) -> float:
+        """Chroma gain around the training data's mean colour (1 = the network's own)."""
+        return float(self.meta.get("saturation", 1.0))
+
+    def set_saturation(self, value: float | None) -> None:
+        """Override the model's saturation (None keeps it); it travels with exports."""
+        if value is None:
+            return
+        if not 0.0 <= value <= 4.0:
+            raise UserError(f"--saturation {value:g}: expected a factor in [0, 4], e.g. 0.8")
+        try:
+            self.space.chroma_center((0.0, 0.0))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        self.meta["saturation"] = float(value)
+
+    @property
+    def max_chroma(self) -> float | None:
+        """Largest CIE Lab chroma the model may output (None = no cap)."""
+        value = self.meta.get("max_chroma")
+        return float(value) if value else None
+
+    def set_max_chroma(self, value: float | None) -> None:
+        """Cap the output chroma (None keeps the model's setting); travels with exports."""
+        if value is None:
+            return
+        if self.space.name != "lab":
+            raise UserError("--max-chroma needs a Lab model")
+        if not 0.0 < value <= AB_SCALE:
+            raise UserError(f"--max-chroma {value:g}: expected a Lab chroma in (0, 110]")
+        self.meta["max_chroma"] = float(value)
+
+    def adjust_chroma(self, target: torch.Tensor) -> torch.Tensor:
+        """The network's chroma, scaled by `saturation` around the training mean colour
+        (center + saturation * (target - center)), then capped at `max_chroma` (hue kept)."""
+        gain, cap = self.saturation, self.max_chroma
+        if gain != 1.0:
+            mean_ab = tuple(self.meta.get("mean_ab", (0.0, 0.0)))
+            center = torch.from_numpy(self.space.chroma_center(mean_ab)).to(target.dtype)
+            center = center.view(1, -1, 1, 1)
+            target = center + gain * (target - center)
+        if cap is not None:
+            chroma = torch.linalg.vector_norm(target, dim=1, keepdim=True) * AB_SCALE
+            target = target * (cap / chroma.clamp_min(1e-6)).clamp(max=1.0)
+        return target
+
     @torch.inference_mode()
-    def predict_batch(self, lum: torch.Tensor) -> torch.Tensor:
-        """B x 1 x H x W normalised luminance -> B x C x H x W target (any H, W)."""
+    def run_generator(self, lum: torch.Tensor) -> torch.Tensor:
+        """The network's own output for B x 1 x H x W luminance (any H, W)."""
         padded, (h, w) = pad_to_multiple(lum.to(self.device), self.size_multiple)
         return self.generator(padded)[..., :h, :w].float().cpu()
+
+    def predict_batch(self, lum: torch.Tensor) -> torch.Tensor:
+        """B x 1 x H x W normalised luminance -> B x C x H x W target (any H, W)."""
+        return self.adjust_chroma(self.run_generator(lum))
 
     def predict_target(self, lum: np.ndarray) -> np.ndarray:
         """HxW normalised luminance -> HxWxC target."""

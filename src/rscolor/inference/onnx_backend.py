@@ -169,7 +169,7 @@ def parity(reference: Colorizer, other: Colorizer, batch: int = 2, seed: int = 0
 class OnnxColorizer(Colorizer):
     """A :class:`Colorizer` whose generator is an ONNX Runtime session (CPU).
 
-    It keeps Colorizer's ``colorize`` / ``predict_target`` and replaces ``predict_batch``;
+    It keeps Colorizer's ``colorize`` / ``predict_target`` and replaces ``run_generator``;
     there is no torch module behind it (``generator`` is None).
     """
 
@@ -206,7 +206,7 @@ class OnnxColorizer(Colorizer):
             export_onnx(colorizer, path)
             return cls(path.read_bytes(), threads)
 
-    def predict_batch(self, lum: torch.Tensor) -> torch.Tensor:
+    def run_generator(self, lum: torch.Tensor) -> torch.Tensor:
         padded, (h, w) = pad_to_multiple(lum.detach().float().cpu(), self.size_multiple)
         (out,) = self.session.run(None, {"lum": np.ascontiguousarray(padded.numpy())})
         return torch.from_numpy(out[..., :h, :w])

@@ -6,7 +6,8 @@ A run directory holds::
     config.yaml     the resolved config
     last.pt         full training state, written atomically each epoch (and every
                     `checkpoint_every_steps`); --resume continues from it exactly
-    best.pt         the generator of the best epoch by validation score (for inference)
+    best.pt         the generator of the best epoch by validation score (for inference;
+                    its weight average when `train.ema_decay` is set)
     history.csv     per-epoch losses and validation metrics
     history.png     a plot of it
     train.log       what the run printed: sizes, effective batch, learning rates, epochs
@@ -44,12 +45,13 @@ from rscolor.config import ExperimentConfig, config_from_dict
 from rscolor.data.dataset import ColorizationDataset, mean_ab
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
-from rscolor.inference.colorizer import Colorizer
+from rscolor.inference.colorizer import Colorizer, shipped_model_path
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.models.discriminators import pyramid
 from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
 from rscolor.training import distributed as D
 from rscolor.training.checkpoint import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.training.ema import make_ema
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.losses import gan_loss, l1_loss
 from rscolor.training.sampler import ResumableSampler
@@ -328,6 +330,36 @@ class Trainer:
             g = torch.compile(g)
         self.g, self.d = g, d
         self.multiscale = is_multiscale_d(cfg)
+        self.ema = make_ema(self.g_raw, cfg.train.ema_decay) if cfg.train.ema_decay else None
+
+    def init_weights(self, source: str) -> None:
+        """Fine-tuning: the generator (and a matching discriminator) from a checkpoint;
+        `source` is a path, or ``shipped`` for the model that ships in the package."""
+        path = shipped_model_path() if source == "shipped" else Path(source)
+        ckpt = load_checkpoint(path, map_location="cpu")
+        state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["generator"].items()}
+        try:
+            self.g_raw.load_state_dict(state)
+        except RuntimeError:
+            raise UserError(
+                f"train.init_from: {path} holds a different generator than this config's"
+            ) from None
+        d_state = ckpt.get("discriminator")
+        loaded_d = False
+        if self.d_raw is not None and d_state is not None:
+            try:
+                self.d_raw.load_state_dict(d_state)
+                loaded_d = True
+            except RuntimeError:
+                pass
+        if self.ema is not None:
+            self.ema = make_ema(self.g_raw, self.cfg.train.ema_decay or 0.0)
+        what = "generator and discriminator" if loaded_d else "generator"
+        self.log(f"initialised the {what} from {path}")
+
+    def eval_generator(self) -> nn.Module:
+        """The weights that are validated and saved as best.pt: the EMA when kept."""
+        return self.ema.module if self.ema is not None else unwrap(self.g)
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
@@ -350,6 +382,7 @@ class Trainer:
             "sched_g": self.sched_g.state_dict(),
             "sched_d": self.sched_d.state_dict() if self.sched_d else None,
             "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "epoch": self.epoch,
             "step_in_epoch": self.step_in_epoch,
             "step": self.global_step,
@@ -376,6 +409,8 @@ class Trainer:
         if self.sched_d and ckpt.get("sched_d"):
             self.sched_d.load_state_dict(ckpt["sched_d"])
         self.scaler.load_state_dict(ckpt["scaler"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
         self.epoch, self.step_in_epoch = ckpt["epoch"], ckpt["step_in_epoch"]
         self.global_step = ckpt["step"]
         self.best_score, self.best_epoch = ckpt["best_score"], ckpt["best_epoch"]
@@ -419,7 +454,8 @@ class Trainer:
         }
 
     def weights(self) -> list[torch.Tensor]:
-        modules = [m for m in (self.g_raw, self.d_raw) if m is not None]
+        ema = self.ema.module if self.ema is not None else None
+        modules = [m for m in (self.g_raw, self.d_raw, ema) if m is not None]
         tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]
         return [t for t in tensors if t.is_floating_point()]
 
@@ -477,6 +513,8 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.g.parameters(), cfg.optim.grad_clip)
         self.scaler.step(self.opt_g)
         self.scaler.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.g_raw)
         logs["l1"] = float(l1.detach())
         logs["g_loss"] = float(g_loss.detach())
         if adv is not None:
@@ -548,7 +586,7 @@ class Trainer:
         files = evenly_spaced(self.split.val, cfg.data.val_max_images)
         if not files:
             return {}
-        colorizer = Colorizer(unwrap(self.g), cfg, self.meta(), self.device)
+        colorizer = Colorizer(self.eval_generator(), cfg, self.meta(), self.device)
         result = evaluate_images(
             {"model": lambda rgb: colorizer.colorize_lum(colorizer.space.split(rgb)[0])},
             self.data_root,
@@ -587,7 +625,7 @@ class Trainer:
             score = val.get(self.cfg.train.select_metric, row.get("l1", math.nan))
             if self.is_better(score):
                 self.best_score, self.best_epoch = float(score), self.epoch + 1
-                payload = inference_payload(unwrap(self.g), self.cfg, self.meta())
+                payload = inference_payload(self.eval_generator(), self.cfg, self.meta())
                 save_checkpoint(self.run_dir / "best.pt", payload)
             self.history.append(row)
             write_csv(self.run_dir / "history.csv", self.history)
@@ -615,6 +653,8 @@ class Trainer:
             f"(discriminator), not scaled with the number of processes",
             f"amp {amp}, channels_last {t.channels_last and self.device.type == 'cuda'}, "
             f"compile {t.compile}, deterministic {t.deterministic}, seed {t.seed}",
+            "weights validated and saved: "
+            + (f"EMA (decay {t.ema_decay:g})" if t.ema_decay else "the generator's own"),
         ]
         norms = {cfg.generator.norm, cfg.discriminator.norm if self.d_raw is not None else "none"}
         if world > 1 and "batch" in norms:
@@ -645,6 +685,8 @@ class Trainer:
         else:
             if resume:
                 self.log(f"no checkpoint in {self.run_dir}: starting from scratch")
+            if self.cfg.train.init_from:
+                self.init_weights(self.cfg.train.init_from)
             if self.dist.is_main:  # only rank 0 writes checkpoints, which carry it
                 self.mean_ab = mean_ab(self.data_root, self.dataset.files, progress=self.progress)
         if self.dist.is_main:

@@ -52,8 +52,7 @@ class SharedPrediction:
 
         def colorize(rgb: np.ndarray) -> np.ndarray:
             lum, raw = self.raw(rgb)
-            col.meta["saturation"] = gain
-            target = col.adjust_chroma(raw)[0].numpy().transpose(1, 2, 0)
+            target = col.adjust_chroma(raw, saturation=gain)[0].numpy().transpose(1, 2, 0)
             return col.space.merge(lum, target)
 
         return colorize
@@ -81,7 +80,8 @@ def main() -> None:
     args = parser.parse_args()
 
     colorizer = load_colorizer(args.checkpoint, "cpu")
-    split = split_for(args.checkpoint, args.data, colorizer.cfg.data.split_ratios, 0)
+    data_cfg = colorizer.cfg.data
+    split = split_for(args.checkpoint, args.data, data_cfg.split_ratios, data_cfg.split_seed)
     files = evenly_spaced(split.files(args.split), args.limit)
     if args.chroma_percentile > 0:
         train = evenly_spaced(split.train, 600)
@@ -99,12 +99,8 @@ def main() -> None:
     print(f"{len(files)} images, {args.split} split of {args.data}")
     print(format_table(result.rows))
     floor = args.min_colorfulness
-    allowed = {
-        g: result.rows[f"gain {g:g}"]
-        for g in args.gains
-        if result.rows[f"gain {g:g}"]["colorfulness"]
-        >= floor * result.rows[f"gain {g:g}"]["colorfulness_gt"]
-    }
+    rows = {g: result.rows[f"gain {g:g}"] for g in args.gains}
+    allowed = {g: r for g, r in rows.items() if r["colorfulness"] >= floor * r["colorfulness_gt"]}
     best = min(allowed, key=lambda g: allowed[g]["ciede2000"]) if allowed else None
     print(f"chosen saturation (lowest CIEDE2000 with colorfulness >= {floor:g} x GT): {best}")
     if args.out:

@@ -103,10 +103,12 @@ class Colorizer:
             raise UserError(f"--max-chroma {value:g}: expected a Lab chroma in (0, 110]")
         self.meta["max_chroma"] = float(value)
 
-    def adjust_chroma(self, target: torch.Tensor) -> torch.Tensor:
-        """The network's chroma, scaled by `saturation` around the training mean colour
-        (center + saturation * (target - center)), then capped at `max_chroma` (hue kept)."""
-        gain, cap = self.saturation, self.max_chroma
+    def adjust_chroma(self, target: torch.Tensor, saturation: float | None = None) -> torch.Tensor:
+        """The network's chroma, scaled by `saturation` (default: the model's) around the
+        training mean colour (center + saturation * (target - center)), then capped at
+        `max_chroma` (hue kept)."""
+        gain = self.saturation if saturation is None else saturation
+        cap = self.max_chroma
         if gain != 1.0:
             mean_ab = tuple(self.meta.get("mean_ab", (0.0, 0.0)))
             center = torch.from_numpy(self.space.chroma_center(mean_ab)).to(target.dtype)

@@ -50,13 +50,17 @@ def checkpoint_config(ckpt: dict[str, Any], source: str = "checkpoint") -> Exper
     return config_from_dict(ckpt["config"], source)
 
 
+def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict with floating tensors in fp32 (exported models store fp16)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
 def generator_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") -> nn.Module:
     """Build the generator the checkpoint's config describes and load its weights."""
     cfg = checkpoint_config(ckpt, source)
     generator = build_generator(cfg)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["generator"].items()}
     try:
-        generator.load_state_dict(state)
+        generator.load_state_dict(float_state(ckpt["generator"]))
     except RuntimeError:
         raise UserError(
             f"{source}: its weights do not match the architecture in its config "

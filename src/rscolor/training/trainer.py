@@ -50,7 +50,12 @@ from rscolor.metrics.evaluate import evaluate_images
 from rscolor.models.discriminators import pyramid
 from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
 from rscolor.training import distributed as D
-from rscolor.training.checkpoint import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.training.checkpoint import (
+    float_state,
+    inference_payload,
+    load_checkpoint,
+    save_checkpoint,
+)
 from rscolor.training.ema import make_ema
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.losses import gan_loss, l1_loss
@@ -337,9 +342,8 @@ class Trainer:
         `source` is a path, or ``shipped`` for the model that ships in the package."""
         path = shipped_model_path() if source == "shipped" else Path(source)
         ckpt = load_checkpoint(path, map_location="cpu")
-        state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["generator"].items()}
         try:
-            self.g_raw.load_state_dict(state)
+            self.g_raw.load_state_dict(float_state(ckpt["generator"]))
         except RuntimeError:
             raise UserError(
                 f"train.init_from: {path} holds a different generator than this config's"
@@ -352,8 +356,7 @@ class Trainer:
                 loaded_d = True
             except RuntimeError:
                 pass
-        if self.ema is not None:
-            self.ema = make_ema(self.g_raw, self.cfg.train.ema_decay or 0.0)
+        # The EMA needs no reset: its first update copies the generator as it is then.
         what = "generator and discriminator" if loaded_d else "generator"
         self.log(f"initialised the {what} from {path}")
 

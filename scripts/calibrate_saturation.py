@@ -25,8 +25,8 @@ from rscolor.color import rgb_to_lab
 from rscolor.data.images import read_rgb
 from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.metrics.evaluate import evaluate_images
-from rscolor.training.trainer import evenly_spaced
 from rscolor.utils.io import atomic_write_text
+from rscolor.utils.sampling import evenly_spaced
 
 
 class SharedPrediction:

@@ -13,12 +13,14 @@ from rscolor.errors import UserError
 from rscolor.inference import scene
 from rscolor.inference.batch import colorize_file, plan_outputs
 from rscolor.inference.scene import (
+    AUTO_MIN_SCALE,
     ArraySource,
     SceneOptions,
     colorize_array,
     colorize_raster,
     default_scale,
     merge_rgb,
+    parse_scale,
     resample_matrix,
 )
 from rscolor.inference.tiling import tile_starts
@@ -333,3 +335,25 @@ def test_plan_routes_pictures_and_rasters(tmp_path: Path) -> None:
     assert jobs[tmp_path / "rgb.tif"].name == "rgb.png"
     assert jobs[tmp_path / "geo.tif"].name == "geo.tif"
     assert jobs[tmp_path / "deep.png"].name == "deep.tif"
+
+
+def test_scale_auto_matches_ground_pixel_size_then_scene_size() -> None:
+    meta = {"gsd_m": 2.0, "scene_px": 150}
+    # A raster with a CRS in metres: its pixel size over the training pixel size.
+    assert default_scale(meta, 0.5, (4000, 4000))[0] == 0.25
+    assert default_scale(meta, 10.0, (400, 400))[0] == 1.0  # coarser: never enlarged
+    assert default_scale(meta, 0.05, (400, 400))[0] == AUTO_MIN_SCALE  # at most 8x smaller
+    # A picture without one: the training scene size over its shorter side.
+    scale, why = default_scale(meta, None, (400, 600))
+    assert scale == pytest.approx(0.375) and "scene" in why
+    assert default_scale(meta, None, (128, 128))[0] == 1.0  # smaller than a scene
+    assert default_scale({"scene_px": 150}, 0.5, (300, 300))[0] == 0.5  # no gsd_m
+    assert default_scale(meta, None, None)[0] == 1.0
+
+
+def test_parse_scale_reads_auto_and_factors() -> None:
+    assert parse_scale("auto") is None and parse_scale("AUTO") is None
+    assert parse_scale("0.5") == 0.5
+    for bad in ("zero", "0", "-1", "9"):
+        with pytest.raises(UserError, match="--scale"):
+            parse_scale(bad)

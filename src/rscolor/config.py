@@ -45,6 +45,26 @@ class DataConfig(_Strict):
     val_max_images: int | None = Field(
         None, description="Validate on at most this many val images each epoch (evenly spaced)."
     )
+    rescale: tuple[float, float] | None = Field(
+        None,
+        description="Random-rescale augmentation: each training crop is taken at a zoom "
+        "drawn log-uniformly from [low, high] (0.5 = the scene seen at 2x coarser pixels, "
+        "2 = 2x finer), so the model meets several pixel sizes. Zooms below 1 are limited "
+        "by the image size. None = off.",
+    )
+    gsd_m: float | None = Field(
+        None,
+        gt=0,
+        description="Ground sampling distance of the training imagery (m per pixel). "
+        "Recorded in the model so `--scale auto` can match a georeferenced input to it.",
+    )
+    scene_px: int | None = Field(
+        None,
+        gt=0,
+        description="Typical side of a training scene (px). Recorded in the model so "
+        "`--scale auto` can match a picture without georeferencing to it (None = the "
+        "median image side, measured when training starts).",
+    )
 
 
 class GeneratorConfig(_Strict):
@@ -70,6 +90,15 @@ class GeneratorConfig(_Strict):
         1024, description="LCFE keys/values are avg-pooled to at most this many positions."
     )
     lcfe_query_chunk: int = Field(4096, description="LCFE queries processed per chunk.")
+    head: Literal["tanh", "bounded"] = Field(
+        "tanh",
+        description="Output head of the joint stream: tanh per channel (the paper), or "
+        "'bounded': a hue-keeping soft cap of the chroma vector at head_max_chroma, which "
+        "cannot saturate to the extreme chroma that tanh reaches.",
+    )
+    head_max_chroma: float = Field(
+        60.0, gt=0, le=110, description="Largest Lab chroma the bounded head can output."
+    )
     # Multi-scale (Multi-G) generator.
     kernel_sizes: tuple[int, ...] = Field((3, 5, 7), description="Multi-G parallel kernels.")
     # Multi-D needs the generator's decoder side outputs.
@@ -84,12 +113,27 @@ class DiscriminatorConfig(_Strict):
     n_layers: int = Field(4, description="Strided 4x4 conv layers.")
     norm: NormName = Field("batch", description="Norm layer.")
     scales: int = Field(3, description="Multi-D: number of decoder scales judged.")
+    spectral_norm: bool = Field(
+        False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
+    )
 
 
 class LossConfig(_Strict):
     l1_weight: float = Field(100.0, description="lambda of Eq. 3.")
     gan_weight: float = Field(1.0, description="Weight of -log D(G(x)); 0 = plain regression.")
     label_smoothing: float = Field(1.0, description="Target for real labels (Nazeri: 0.9).")
+    adv_warmup_epochs: float = Field(
+        0.0,
+        ge=0,
+        description="Train with the L1 term alone for this many epochs (fractions allowed) "
+        "before the adversarial term starts: the generator learns plausible colours first.",
+    )
+    adv_ramp_epochs: float = Field(
+        0.0,
+        ge=0,
+        description="After the warm-up, raise the adversarial weight linearly from 0 to "
+        "gan_weight over this many epochs.",
+    )
 
 
 class OptimConfig(_Strict):

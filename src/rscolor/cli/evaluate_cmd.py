@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from rscolor.color import rgb_luminance_gray
 from rscolor.data.split import Split, make_split
 from rscolor.errors import UserError
-from rscolor.inference.colorizer import Colorizer, load_colorizer, shipped_model_path
-from rscolor.inference.scene import SceneOptions, colorize_array
+from rscolor.inference.batch import rgb_colorizer
+from rscolor.inference.colorizer import load_colorizer, shipped_model_path
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
 from rscolor.metrics.image_metrics import METRIC_KEYS
-from rscolor.training.trainer import evenly_spaced
 from rscolor.utils.io import atomic_write_text
+from rscolor.utils.sampling import evenly_spaced
 
 
 def split_for(checkpoint: Path, data: Path, ratios: tuple[int, int, int], seed: int) -> Split:
@@ -46,7 +42,7 @@ def result_json(
     checkpoint: str,
     data: Path,
     split: str,
-    scale: float = 1.0,
+    scale: float | str = 1.0,
     saturation: float = 1.0,
 ) -> str:
     body = {
@@ -62,21 +58,6 @@ def result_json(
     return json.dumps(body, indent=1)
 
 
-def model_fn(colorizer: Colorizer, scale: float | None) -> Callable[[np.ndarray], np.ndarray]:
-    """Ground-truth RGB -> colorized RGB from its lightness; at a working `scale`, the
-    model sees the image resized by it and its chroma is resampled back (the scene
-    pipeline), so the metrics stay at the image's own size."""
-    if scale is None or scale == 1.0:
-        return lambda rgb: colorizer.colorize_lum(colorizer.space.split(rgb)[0])
-    options = SceneOptions(scale=scale, progress=False)
-
-    def colorize_scaled(rgb: np.ndarray) -> np.ndarray:
-        out = colorize_array(colorizer, rgb_luminance_gray(rgb), options)
-        return out.astype(np.float32) / 255.0
-
-    return colorize_scaled
-
-
 def run_evaluate(
     data: Path,
     checkpoint: Path | None,
@@ -88,8 +69,6 @@ def run_evaluate(
     scale: float | None = None,
     saturation: float | None = None,
 ) -> None:
-    if scale is not None and not 0.0 < scale <= 4.0:
-        raise UserError(f"--scale {scale}: expected a factor in (0, 4], e.g. 0.5")
     if out is not None and out.exists() and not force:
         raise UserError(f"{out} exists (use --force to overwrite)")
     colorizer = load_colorizer(checkpoint, device)
@@ -102,17 +81,19 @@ def run_evaluate(
         raise UserError(f"no images in the {split} split of {data}")
     mean_ab = tuple(colorizer.meta.get("mean_ab", (0.0, 0.0)))
     result = evaluate_images(
-        {"model": model_fn(colorizer, scale)},
+        {"model": rgb_colorizer(colorizer, scale)},
         data,
         files,
         mean_ab=mean_ab,
         eval_size=cfg.data.eval_size,
     )
-    at = f", model run at scale {scale:g}" if scale not in (None, 1.0) else ""
+    at = ", scale auto" if scale is None else ""
+    at = f", model run at scale {scale:g}" if scale not in (None, 1.0) else at
     at += f", saturation {colorizer.saturation:g}" if colorizer.saturation != 1.0 else ""
     print(f"{len(files)} images, {split} split of {data}{at}")
     print(format_table(result.rows))
     if out is not None:
-        body = result_json(result, str(ckpt_path), data, split, scale or 1.0, colorizer.saturation)
+        shown = "auto" if scale is None else scale
+        body = result_json(result, str(ckpt_path), data, split, shown, colorizer.saturation)
         atomic_write_text(out, body)
         print(f"wrote {out}")

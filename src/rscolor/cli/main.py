@@ -23,6 +23,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+ScaleOption = Annotated[
+    str,
+    typer.Option(
+        help="Working resolution relative to the input's pixels (0.25 = 4x coarser): chroma is "
+        "predicted there, luminance stays full-res. 'auto': the input's pixel size over the "
+        "model's training pixel size when the raster has a CRS in metres, else the model's "
+        "training scene size over the picture's shorter side; at most 1 (docs/scale.md)."
+    ),
+]
+
 SaturationOption = Annotated[
     float | None,
     typer.Option(
@@ -81,21 +91,17 @@ def evaluate(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    scale: Annotated[
-        float | None,
-        typer.Option(
-            help="Run the model on images resized by this factor (e.g. 0.5 for imagery at "
-            "twice the training resolution); chroma is resampled back, metrics stay at full "
-            "size. Default: the images as they are."
-        ),
-    ] = None,
+    scale: ScaleOption = "auto",
     saturation: SaturationOption = None,
 ) -> None:
     """Score a model and the gray / mean_chroma references: acc2, acc5, PSNR, SSIM, CIEDE2000,
     colorfulness."""
     from rscolor.cli.evaluate_cmd import run_evaluate
+    from rscolor.inference.scene import parse_scale
 
-    run_evaluate(data, checkpoint, split, out, limit, force, device, scale, saturation)
+    run_evaluate(
+        data, checkpoint, split, out, limit, force, device, parse_scale(scale), saturation
+    )
 
 
 @app.command()
@@ -110,14 +116,7 @@ def colorize(
     backend: Annotated[
         str, typer.Option(help="torch, onnx (ONNX Runtime, CPU), or auto (onnx for .onnx files).")
     ] = "auto",
-    scale: Annotated[
-        float | None,
-        typer.Option(
-            help="Working resolution relative to the input's pixels (0.25 = 4x coarser); "
-            "chroma is predicted there, luminance stays full-res. Default: from the model's "
-            "metadata, else 1."
-        ),
-    ] = None,
+    scale: ScaleOption = "auto",
     tile: Annotated[
         int | None,
         typer.Option(help="Tile size in working pixels (default: 2x the training size)."),
@@ -154,10 +153,15 @@ def colorize(
     the input's luminance and relative path. Pictures give PNGs; rasters (GeoTIFF, 16-bit,
     float, --band) give tiled RGB GeoTIFFs with the input's CRS, transform and nodata."""
     from rscolor.cli.colorize_cmd import parse_pair, run_colorize
-    from rscolor.inference.scene import RasterOptions, SceneOptions
+    from rscolor.inference.scene import RasterOptions, SceneOptions, parse_scale
 
     options = SceneOptions(
-        scale=scale, tile=tile, overlap=overlap, margin=margin, batch=batch, progress=not quiet
+        scale=parse_scale(scale),
+        tile=tile,
+        overlap=overlap,
+        margin=margin,
+        batch=batch,
+        progress=not quiet,
     )
     raster_options = RasterOptions(
         band=band,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from torch.nn import functional as F
 from torch.utils.data import Dataset
 
 from rscolor.color import get_color_space, rgb_to_lab
@@ -18,6 +20,16 @@ def resize_rgb(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     img = Image.fromarray(np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8))
     out = img.resize((size[1], size[0]), Image.Resampling.BICUBIC)
     return np.asarray(out, dtype=np.float32) / 255.0
+
+
+def resize_pair(
+    lum: torch.Tensor, target: torch.Tensor, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Resize C x H x W luminance and target to size x size (bilinear, antialiased when
+    shrinking): a rescaled crop as a camera with another pixel size would see it."""
+    both = torch.cat([lum, target], 0)[None]
+    out = F.interpolate(both, size=(size, size), mode="bilinear", antialias=True)[0]
+    return out[:1].contiguous(), out[1:].contiguous()
 
 
 class ColorizationDataset(Dataset):
@@ -42,6 +54,7 @@ class ColorizationDataset(Dataset):
         vflip: bool = True,
         cache: bool = True,
         seed: int = 0,
+        rescale: tuple[float, float] | None = None,
     ) -> None:
         self.root = Path(root)
         self.files = list(files)
@@ -52,6 +65,7 @@ class ColorizationDataset(Dataset):
         self.cache_enabled = cache
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.seed = seed
+        self.rescale = rescale
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -78,8 +92,19 @@ class ColorizationDataset(Dataset):
             return self.load_pair(index)
         return lum, target
 
-    def _window(self, shape: tuple[int, int], rng: np.random.Generator | None) -> tuple[int, int]:
+    def _region(self, shape: tuple[int, int], rng: np.random.Generator | None) -> int:
+        """Side of the source window a training crop is cut from: `crop_size`, or with
+        random rescale crop_size / zoom (zoom log-uniform), limited by the image."""
         size = self.crop_size or 0
+        if rng is None or not self.rescale or not size:
+            return size
+        low, high = self.rescale
+        zoom = math.exp(rng.uniform(math.log(low), math.log(high)))
+        return int(min(max(8, round(size / zoom)), *shape))
+
+    def _window(
+        self, shape: tuple[int, int], rng: np.random.Generator | None, size: int
+    ) -> tuple[int, int]:
         h, w = shape
         if rng is None:
             return (h - size) // 2, (w - size) // 2
@@ -91,8 +116,8 @@ class ColorizationDataset(Dataset):
         lum, target = self.load_pair(index)
         rng = np.random.default_rng([self.seed, epoch, index]) if self.train else None
         if self.crop_size:
-            top, left = self._window(lum.shape, rng)
-            s = self.crop_size
+            s = self._region(lum.shape, rng)
+            top, left = self._window(lum.shape, rng, s)
             lum, target = (
                 lum[top : top + s, left : left + s],
                 target[top : top + s, left : left + s],
@@ -102,11 +127,11 @@ class ColorizationDataset(Dataset):
                 lum, target = lum[:, ::-1], target[:, ::-1]
             if self.vflip and rng.random() < 0.5:
                 lum, target = lum[::-1], target[::-1]
-        return {
-            "lum": torch.from_numpy(np.ascontiguousarray(lum))[None],
-            "target": torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1))),
-            "index": torch.tensor(index),
-        }
+        lum_t = torch.from_numpy(np.ascontiguousarray(lum))[None]
+        target_t = torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1)))
+        if self.crop_size and lum_t.shape[-1] != self.crop_size:
+            lum_t, target_t = resize_pair(lum_t, target_t, self.crop_size)
+        return {"lum": lum_t, "target": target_t, "index": torch.tensor(index)}
 
 
 def mean_ab(root: str | Path, files: list[str], progress: bool = False) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,12 @@ def find_images(root: str | Path) -> list[Path]:
         raise UserError(f"data folder not found: {root}")
     if not root.is_dir():
         raise UserError(f"not a folder: {root}")
-    return sorted(p for p in root.rglob("*") if p.is_file() and is_image_path(p))
+    # os.walk with followlinks: a class folder may be a symbolic link (a combined tree of
+    # several data sets, scripts/combine_datasets.py); Path.rglob skips those.
+    found = []
+    for folder, _, names in os.walk(root, followlinks=True):
+        found += [Path(folder) / n for n in names if is_image_path(Path(n))]
+    return sorted(p for p in found if p.is_file())
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -64,3 +70,12 @@ def write_png(path: str | Path, rgb: np.ndarray) -> None:
     """Write RGB [0, 1] as an 8-bit PNG (callers handle atomicity)."""
     data = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
     Image.fromarray(data).save(path, format="PNG")
+
+
+def median_side(root: str | Path, files: list[str]) -> int:
+    """Median of min(height, width) over `files` (headers only): the typical scene size."""
+    sides = []
+    for rel in files:
+        with Image.open(Path(root) / rel) as img:
+            sides.append(min(img.size))
+    return int(np.median(sides)) if sides else 0

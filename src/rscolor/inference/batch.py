@@ -10,6 +10,7 @@ a tiled RGB GeoTIFF that keeps the input's CRS, transform and nodata.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +118,7 @@ def _runs_whole(colorizer: Colorizer, gray: np.ndarray, options: SceneOptions) -
     """Pictures no larger than a default tile, at the model's own scale, run in one pass
     (as they always did); anything larger goes through the tiles, so the model never
     meets inputs far larger than its training crops (the blob artifact)."""
-    scale, _ = resolve_scale(options.scale, colorizer.meta, None)
+    scale, _ = resolve_scale(options.scale, colorizer.meta, None, gray.shape[:2])
     small = max(gray.shape) <= TILE_FACTOR * colorizer.train_size
     custom = (options.tile, options.overlap, options.margin) != (None, None, None)
     return small and scale == 1.0 and not custom
@@ -143,3 +144,22 @@ def colorize_file(
     with atomic_path(dst) as tmp:
         write_png(tmp, rgb)
     return None
+
+
+def rgb_colorizer(
+    colorizer: Colorizer, scale: float | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Ground-truth RGB -> colorized RGB from its lightness, as `colorize` would make it:
+    at a working scale other than 1 (given, or chosen per image when `scale` is None,
+    ``--scale auto``) the model sees the image resized and its chroma is resampled back
+    (the scene pipeline), so metrics stay at the image's own size."""
+
+    def colorize(rgb: np.ndarray) -> np.ndarray:
+        working, _ = resolve_scale(scale, colorizer.meta, None, rgb.shape[:2])
+        if working == 1.0:
+            return colorizer.colorize_lum(colorizer.space.split(rgb)[0])
+        options = SceneOptions(scale=working, progress=False)
+        out = colorize_array(colorizer, rgb_luminance_gray(rgb), options)
+        return out.astype(np.float32) / 255.0
+
+    return colorize

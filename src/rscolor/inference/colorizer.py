@@ -21,6 +21,7 @@ from rscolor.training.checkpoint import (
 )
 
 SHIPPED_MODEL = "default.pt"
+FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
 
 
 def shipped_model_path() -> Path:
@@ -119,11 +120,29 @@ class Colorizer:
             target = target * (cap / chroma.clamp_min(1e-6)).clamp(max=1.0)
         return target
 
+    @property
+    def flip_average(self) -> bool:
+        """Test-time flip averaging: the mean of the outputs for the input and its
+        horizontal, vertical and double flips (4 passes)."""
+        return bool(self.meta.get("flip_average", False))
+
+    def set_flip_average(self, value: bool | None) -> None:
+        """Turn flip averaging on or off (None keeps the model's setting)."""
+        if value is not None:
+            self.meta["flip_average"] = bool(value)
+
     @torch.inference_mode()
     def run_generator(self, lum: torch.Tensor) -> torch.Tensor:
         """The network's own output for B x 1 x H x W luminance (any H, W)."""
         padded, (h, w) = pad_to_multiple(lum.to(self.device), self.size_multiple)
-        return self.generator(padded)[..., :h, :w].float().cpu()
+        if not self.flip_average:
+            return self.generator(padded)[..., :h, :w].float().cpu()
+        total = torch.zeros(())
+        for dims in FLIPS:
+            x = padded.flip(dims) if dims else padded
+            y = self.generator(x)
+            total = total + (y.flip(dims) if dims else y).float()
+        return (total / len(FLIPS))[..., :h, :w].cpu()
 
     def predict_batch(self, lum: torch.Tensor) -> torch.Tensor:
         """B x 1 x H x W normalised luminance -> B x C x H x W target (any H, W)."""

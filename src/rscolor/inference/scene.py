@@ -24,11 +24,11 @@ scale) or an output block of `block` rows x COLUMNS columns at full resolution. 
 with the scene is only the blend buffers of one tile row at the working scale (about
 3 x tile x working width floats), never anything proportional to the height.
 
-Default working scale: ``input pixel size / model gsd_m`` when the model's metadata records
-its training ground sampling distance in metres (``gsd_m``) and the input's CRS is in
-metres; else the metadata's ``scene_scale``; else 1.0 (the input's own pixels). A model
-trained on the 150 px AID copy (pixels about 4x coarser than AID's own) meets imagery at
-AID's original resolution best with ``--scale 0.25``.
+Default working scale (``--scale auto``, :func:`default_scale`): ``input pixel size / model
+gsd_m`` when the model records its training ground sampling distance in metres and the
+input's CRS is in metres; else ``model scene_px / the input's shorter side`` for a picture
+without georeferencing; both clamped to [AUTO_MIN_SCALE, 1]. Older models: the metadata's
+``scene_scale``, else 1.0 (the input's own pixels).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from rscolor.inference.tiling import TileGrid, blend_tile_rows
 from rscolor.utils.io import atomic_path
 
 MAX_SCALE = 4.0
+AUTO_MIN_SCALE = 0.125  # --scale auto never shrinks more than 8x
 TILE_FACTOR = 2  # default tile = 2 x the training size (see plan_grid and docs/performance.md)
 BATCH_PIXELS = 2**17  # default tiles per model call: this many working pixels (2 tiles of 256)
 COLUMNS = 2048  # full-resolution columns merged and written at a time
@@ -125,20 +126,64 @@ class SceneReport:
 
 
 # ------------------------------------------------------------------ scale and tiling
-def default_scale(meta: dict[str, Any], pixel_size: float | None) -> tuple[float, str]:
-    """The working scale when the user gives none, and where it came from."""
+def default_scale(
+    meta: dict[str, Any], pixel_size: float | None, shape: tuple[int, int] | None = None
+) -> tuple[float, str]:
+    """The working scale of ``--scale auto``, and where it came from (docs/scale.md).
+
+    1. A raster with a CRS in metres, and a model that records its training ground
+       sampling distance (``gsd_m``): input pixel size / gsd_m, so the model sees the
+       pixel size it was trained at.
+    2. A picture without one, and a model that records its training scene size
+       (``scene_px``): scene_px / the picture's shorter side, so the picture is seen
+       with the field of view of a training scene.
+    3. Older models: the metadata's ``scene_scale``, else 1.
+
+    Rules 1 and 2 never enlarge (at most 1: finer detail cannot be made up) and never
+    shrink below AUTO_MIN_SCALE (a large scan of unknown pixel size is not a scene).
+    """
     gsd = meta.get("gsd_m")
     if gsd and pixel_size:
-        return pixel_size / float(gsd), f"input pixel {pixel_size:g} m / model gsd_m {gsd:g} m"
+        ratio = pixel_size / float(gsd)
+        why = f"input pixel {pixel_size:g} m / model gsd_m {float(gsd):g} m"
+        return _clamp_auto(ratio), why
+    scene = meta.get("scene_px")
+    if scene and shape:
+        side = min(shape)
+        why = f"model scene {int(scene)} px / input {side} px (no ground pixel size)"
+        return _clamp_auto(int(scene) / side), why
     if meta.get("scene_scale"):
         return float(meta["scene_scale"]), "model metadata (scene_scale)"
     return 1.0, "the default: the model records no training scale"
 
 
+def _clamp_auto(scale: float) -> float:
+    return float(min(1.0, max(AUTO_MIN_SCALE, scale)))
+
+
+def parse_scale(text: str | float | None) -> float | None:
+    """``--scale``: 'auto' (None: chosen per input by :func:`default_scale`) or a factor."""
+    if text is None or (isinstance(text, str) and text.strip().lower() == "auto"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"--scale {text!r}: expected 'auto' or a factor, e.g. 0.5") from None
+    if not 0 < value <= MAX_SCALE:
+        raise UserError(f"--scale {value:g}: expected 'auto' or a factor in (0, {MAX_SCALE:g}]")
+    return value
+
+
 def resolve_scale(
-    option: float | None, meta: dict[str, Any], pixel_size: float | None
+    option: float | None,
+    meta: dict[str, Any],
+    pixel_size: float | None,
+    shape: tuple[int, int] | None = None,
 ) -> tuple[float, str]:
-    scale, why = (option, "--scale") if option is not None else default_scale(meta, pixel_size)
+    if option is not None:
+        scale, why = option, "--scale"
+    else:
+        scale, why = default_scale(meta, pixel_size, shape)
     if not 0 < scale <= MAX_SCALE:
         raise UserError(f"--scale must be in (0, {MAX_SCALE:g}], got {scale:g}")
     return scale, why
@@ -333,7 +378,7 @@ class ScenePipeline:
         self.source = source
         self.options = options
         h, w = source.height, source.width
-        self.scale, why = resolve_scale(options.scale, predictor.meta, pixel_size)
+        self.scale, why = resolve_scale(options.scale, predictor.meta, pixel_size, (h, w))
         wh, ww = max(1, round(h * self.scale)), max(1, round(w * self.scale))
         self.grid = plan_grid(predictor, options, wh, ww)
         self.batch = resolve_batch(options, self.grid.tile)

@@ -15,7 +15,12 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from rscolor.color import rgb_to_lab
 from rscolor.metrics.accuracy import acc_eps
 
-METRIC_KEYS = ("acc2", "acc5", "psnr", "ssim", "ciede2000", "colorfulness")
+METRIC_KEYS = ("acc2", "acc5", "psnr", "ssim", "ciede2000", "colorfulness", "false_color")
+
+# false_color: a pixel is painted in a false colour when its predicted chroma is vivid
+# (above FALSE_CHROMA) and well above the truth's (by more than FALSE_EXCESS), Lab units.
+FALSE_CHROMA = 25.0
+FALSE_EXCESS = 20.0
 
 
 def quantize8(rgb: np.ndarray) -> np.ndarray:
@@ -29,6 +34,20 @@ def colorfulness(rgb: np.ndarray) -> float:
     std = np.sqrt(rg.std() ** 2 + yb.std() ** 2)
     mean = np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
     return float(std + 0.3 * mean)
+
+
+def chroma(lab: np.ndarray) -> np.ndarray:
+    """CIE Lab chroma sqrt(a^2 + b^2) of an H x W x 3 Lab image."""
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def false_color(lab_pred: np.ndarray, lab_true: np.ndarray) -> float:
+    """Share of pixels (percent) painted in a vivid colour the truth does not have:
+    predicted chroma > 25 and more than 20 above the true chroma (the blotches a user
+    calls broken; a muted or gray output scores 0)."""
+    c_pred, c_true = chroma(lab_pred), chroma(lab_true)
+    bad = (c_pred > FALSE_CHROMA) & (c_pred - c_true > FALSE_EXCESS)
+    return 100.0 * float(bad.mean())
 
 
 def psnr(pred: np.ndarray, true: np.ndarray, cap: float = 100.0) -> float:
@@ -54,6 +73,7 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict[str, float
         "ciede2000": float(deltaE_ciede2000(lab_t, lab_p).mean()),
         "colorfulness": colorfulness(pred),
         "colorfulness_gt": colorfulness(true),
+        "false_color": false_color(lab_p, lab_t),
     }
 
 

@@ -48,9 +48,27 @@ def conv_block(in_ch: int, out_ch: int, kernel: int = 3, norm: str = "none") -> 
     )
 
 
-def image_head(in_ch: int, out_ch: int) -> nn.Sequential:
-    """Features -> image in [-1, 1]."""
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.Tanh())
+class BoundedChroma(nn.Module):
+    """Soft, hue-keeping cap of a chroma vector: v -> v * b tanh(|v| / b) / |v|.
+
+    Close to the identity for small chroma and never above `bound`, so unlike a tanh per
+    channel it has no saturated corner (a = b = +-1, chroma 155 in Lab units) for the
+    network to fall into: the origin of the false-colour blotches.
+    """
+
+    def __init__(self, bound: float) -> None:
+        super().__init__()
+        self.bound = float(bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        radius = torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp_min(1e-6)
+        return x * (self.bound * torch.tanh(radius / self.bound) / radius)
+
+
+def image_head(in_ch: int, out_ch: int, bound: float | None = None) -> nn.Sequential:
+    """Features -> image in [-1, 1]: tanh, or a chroma of norm at most `bound`."""
+    act = nn.Tanh() if bound is None else BoundedChroma(bound)
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(in_ch, out_ch, 3, 1, 1), act)
 
 
 def resize_to(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:

@@ -82,9 +82,21 @@ def pyramid(image: torch.Tensor, scales: int) -> list[torch.Tensor]:
     return [F.avg_pool2d(image, 2**s) if s else image for s in range(scales - 1, -1, -1)]
 
 
+def with_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
+    """Spectral normalisation on every conv of `module` (Miyato et al. 2018): it bounds
+    D's Lipschitz constant, so D cannot win so fast that G's gradients become extreme."""
+    if enabled:
+        for layer in list(module.modules()):
+            if isinstance(layer, nn.Conv2d):
+                nn.utils.parametrizations.spectral_norm(layer)
+    return module
+
+
 def build_conv_discriminator(cfg: DiscriminatorConfig, in_ch: int) -> nn.Module:
-    return ConvDiscriminator(in_ch, cfg.ndf, cfg.n_layers, cfg.norm)
+    d = ConvDiscriminator(in_ch, cfg.ndf, cfg.n_layers, cfg.norm)
+    return with_spectral_norm(d, cfg.spectral_norm)
 
 
 def build_multiscale_discriminator(cfg: DiscriminatorConfig, in_ch: int) -> nn.Module:
-    return MultiScaleDiscriminator(in_ch, cfg.ndf, cfg.scales, cfg.norm)
+    d = MultiScaleDiscriminator(in_ch, cfg.ndf, cfg.scales, cfg.norm)
+    return with_spectral_norm(d, cfg.spectral_norm)

@@ -16,7 +16,8 @@ both reach a 1x1 bottleneck at the training size. The macro stream's first encod
 goes (raw, or through LCFE) up to full size and is concatenated with the micro stream's
 last feature map; a 3x3 conv projects that back to `ngf` channels (X_i). The macro output
 is upsampled to full size (X_a). GSM (or concatenation + 3x3 conv) fuses X_i and X_a, and
-a ReLU-conv-tanh head makes the image.
+a ReLU-conv-tanh head makes the image (or, with ``head: bounded``, a ReLU-conv head whose
+chroma is softly capped at ``head_max_chroma``, hue kept).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rscolor.color import AB_SCALE
 from rscolor.config import GeneratorConfig
 from rscolor.models.blocks import conv_block, image_head, resize_to
 from rscolor.models.gsm import GatedSelection
@@ -58,7 +60,12 @@ class JointStreamGenerator(nn.Module):
                 if cfg.fusion == "gsm"
                 else conv_block(2 * width, width)
             )
-        self.head = image_head(width, out_ch)
+        bound = None
+        if cfg.head == "bounded":
+            if out_ch != 2:
+                raise ValueError("head 'bounded' needs a chroma target (lab or yuv)")
+            bound = cfg.head_max_chroma / AB_SCALE
+        self.head = image_head(width, out_ch, bound)
 
     @property
     def size_multiple(self) -> int:

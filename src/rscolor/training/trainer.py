@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from rscolor.config import ExperimentConfig, config_from_dict
 from rscolor.data.dataset import ColorizationDataset, mean_ab
+from rscolor.data.images import median_side
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, shipped_model_path
@@ -61,6 +62,7 @@ from rscolor.training.history import plot_history, write_csv
 from rscolor.training.losses import gan_loss, l1_loss
 from rscolor.training.sampler import ResumableSampler
 from rscolor.utils.io import atomic_write_text
+from rscolor.utils.sampling import evenly_spaced
 
 LOWER_IS_BETTER = {"ciede2000", "l1"}
 # Config fields a resumed run takes from the command line rather than from last.pt: they
@@ -189,13 +191,6 @@ def lr_lambda(kind: str, epochs: int):
     return factor
 
 
-def evenly_spaced(files: list[str], limit: int | None) -> list[str]:
-    if not limit or len(files) <= limit:
-        return files
-    idx = np.linspace(0, len(files) - 1, limit).round().astype(int)
-    return [files[i] for i in idx]
-
-
 class Trainer:
     def __init__(
         self,
@@ -224,6 +219,7 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._ignored_changes: list[str] = []
         self._images_per_s = math.nan
+        self.scene_px = 0
 
     # ----------------------------------------------------------------- set-up
     def log(self, message: str) -> None:
@@ -278,7 +274,9 @@ class Trainer:
             vflip=cfg.data.vflip,
             cache=cfg.data.cache,
             seed=cfg.train.seed,
+            rescale=cfg.data.rescale,
         )
+        self.scene_px = cfg.data.scene_px or median_side(self.data_root, files)
         self.sampler = ResumableSampler(
             len(self.dataset),
             cfg.train.batch_size,
@@ -454,6 +452,8 @@ class Trainer:
             "select_metric": self.cfg.train.select_metric,
             "data": self.data_root.name,
             "gsd_note": self.cfg.gsd_note,
+            "gsd_m": self.cfg.data.gsd_m,
+            "scene_px": self.scene_px,
         }
 
     def weights(self) -> list[torch.Tensor]:
@@ -481,13 +481,26 @@ class Trainer:
             return self.g(lum, multiscale=True)
         return [self.g(lum)]
 
+    def adv_factor(self) -> float:
+        """The share of `gan_weight` in force at this step: 0 during the L1 warm-up,
+        then a linear ramp to 1 (loss.adv_warmup_epochs, loss.adv_ramp_epochs)."""
+        loss = self.cfg.loss
+        epoch = self.global_step / max(self.sampler.batches_per_epoch(), 1)
+        if epoch < loss.adv_warmup_epochs:
+            return 0.0
+        if loss.adv_ramp_epochs <= 0:
+            return 1.0
+        return min(1.0, (epoch - loss.adv_warmup_epochs) / loss.adv_ramp_epochs)
+
     def train_step(self, lum: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         cfg = self.cfg
         with self.autocast():
             fakes = self.generate(lum)
         logs: dict[str, float] = {}
         d_loss = None
-        if self.d is not None and self.global_step % cfg.optim.g_steps_per_d == 0:
+        adv_weight = cfg.loss.gan_weight * self.adv_factor() if self.d is not None else 0.0
+        train_d = adv_weight > 0 and self.global_step % cfg.optim.g_steps_per_d == 0
+        if train_d:
             set_requires_grad(self.d, True)
             reals = pyramid(target, len(fakes)) if self.multiscale else [target]
             with self.autocast():
@@ -505,9 +518,9 @@ class Trainer:
             l1 = l1_loss(fakes, target)
             g_loss = cfg.loss.l1_weight * l1
             adv = None
-            if self.d is not None:
+            if adv_weight > 0:
                 adv = gan_loss(self.d(lum, fakes if self.multiscale else fakes[0]), True)
-                g_loss = g_loss + cfg.loss.gan_weight * adv
+                g_loss = g_loss + adv_weight * adv
         self.check_finite(g_loss, d_loss)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(g_loss).backward()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The recipe table of docs/results.md (issue 11): each row adds one lever to the row
+# above, every row at one small fixed budget (2 epochs x 75 steps x batch 16 = 2,400 crops,
+# about 35% of an AID+NWPU epoch), 2 seeds, scored on validation only
+# (scripts/score_recipe.py). Two runs at a time, one thread each, on a 2-core machine.
+#   bash scripts/recipe_rows.sh runs/recipe        # then: python scripts/score_recipe.py runs/recipe
+set -euo pipefail
+OUT=${1:-runs/recipe}
+SEEDS=${SEEDS:-"0 1"}
+RSCOLOR=${RSCOLOR:-rscolor}
+AID=${AID:-../shared/data/AID}
+BOTH=${BOTH:-data/aid-nwpu}
+BUDGET="--set train.epochs=2 --set train.max_steps_per_epoch=75 --set data.val_max_images=60 \
+  --set train.threads=1 --set train.checkpoint_every_steps=null"
+PREV="--set data.rescale=null --set generator.head=tanh --set discriminator.spectral_norm=false \
+  --set loss.gan_weight=1.0 --set loss.adv_warmup_epochs=0 --set loss.adv_ramp_epochs=0"
+declare -A ROWS=(
+  [a-previous]="--data $AID $PREV"
+  [b-warmup]="--data $AID $PREV --set loss.gan_weight=0.3 --set loss.adv_warmup_epochs=0.5 --set loss.adv_ramp_epochs=0.5"
+  [c-sn-bounded]="--data $AID --set data.rescale=null"
+  [d-rescale]="--data $AID"
+  [e-aid-nwpu]="--data $BOTH"
+  [f-l1-only]="--data $BOTH --set loss.gan_weight=0"
+)
+jobs=()
+for row in a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only; do
+  for seed in $SEEDS; do
+    jobs+=("$row|$seed")
+  done
+done
+run_one() {
+  local row=${1%%|*} seed=${1##*|}
+  local dir="$OUT/$row-s$seed"
+  [ -f "$dir/done" ] && return 0
+  # shellcheck disable=SC2086
+  $RSCOLOR train --config configs/recipe-cpu.yaml ${ROWS[$row]} $BUDGET --set train.seed="$seed" \
+    --out "$dir" --resume --quiet > "$OUT/$row-s$seed.log" 2>&1 && touch "$dir/done"
+}
+mkdir -p "$OUT"
+export -f run_one; export OUT RSCOLOR BUDGET
+for job in "${jobs[@]}"; do echo "$job"; done | while read -r job; do
+  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 5; done
+  run_one "$job" &
+done
+wait

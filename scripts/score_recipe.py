@@ -1,0 +1,100 @@
+"""Score the recipe rows of scripts/recipe_rows.sh on validation images only.
+
+    python scripts/score_recipe.py runs/recipe --out docs/results/recipe
+
+Each run's best.pt is scored at ``--scale auto`` on the AID val split (evenly spaced) and
+the NWPU-RESISC45 val split, the same images for every row; rows are the mean and the
+spread (half the max - min) over seeds. Nothing here reads a test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rscolor.data.split import make_split
+from rscolor.inference.batch import rgb_colorizer
+from rscolor.inference.colorizer import load_colorizer
+from rscolor.metrics.evaluate import evaluate_images
+from rscolor.utils.io import atomic_write_text
+from rscolor.utils.sampling import evenly_spaced
+
+SETS = {"aid_val": ("../shared/data/AID", 200), "nwpu_val": ("../shared/data/NWPU-RESISC45", 100)}
+KEYS = ("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")
+
+
+def score_run(run: Path, flip_average: bool = False) -> dict[str, dict[str, float]]:
+    colorizer = load_colorizer(run / "best.pt", "cpu")
+    colorizer.set_flip_average(flip_average)
+    scores = {}
+    for name, (root, limit) in SETS.items():
+        files = evenly_spaced(make_split(root).val, limit)
+        result = evaluate_images(
+            {"model": rgb_colorizer(colorizer)}, root, files, references=False, progress=False
+        )
+        scores[name] = {k: result.rows["model"][k] for k in KEYS}
+    return scores
+
+
+def aggregate(runs: dict[str, dict]) -> dict[str, dict]:
+    """Row name -> set -> metric -> (mean, spread) over the row's seeds."""
+    rows: dict[str, list[dict]] = {}
+    for name, scores in sorted(runs.items()):
+        rows.setdefault(name.rsplit("-s", 1)[0], []).append(scores)
+    out: dict[str, dict] = {}
+    for row, seeds in rows.items():
+        out[row] = {"seeds": len(seeds)}
+        for set_name in SETS:
+            out[row][set_name] = {}
+            for k in KEYS:
+                vals = np.array([s[set_name][k] for s in seeds])
+                out[row][set_name][k] = [float(vals.mean()), float(np.ptp(vals) / 2)]
+    return out
+
+
+def markdown(table: dict[str, dict]) -> str:
+    head = (
+        "| row | seeds | AID val CIEDE2000 | AID false colour % | AID colourfulness % of GT "
+        "| NWPU val CIEDE2000 | NWPU false colour % | NWPU colourfulness % of GT |"
+    )
+    lines = [head, "|" + "---|" * 8]
+    for row, r in table.items():
+        cells = [row, str(r["seeds"])]
+        for set_name in SETS:
+            s = r[set_name]
+            ratio = 100 * s["colorfulness"][0] / max(s["colorfulness_gt"][0], 1e-9)
+            cells += [
+                f"{s['ciede2000'][0]:.3f} ± {s['ciede2000'][1]:.3f}",
+                f"{s['false_color'][0]:.3f} ± {s['false_color'][1]:.3f}",
+                f"{ratio:.0f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("docs/results/recipe"))
+    parser.add_argument("--flip-average", action="store_true", help="Score with flip TTA.")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    cache = args.out / ("runs-tta.json" if args.flip_average else "runs.json")
+    runs = json.loads(cache.read_text()) if cache.is_file() else {}
+    for run in sorted(p for p in args.runs.iterdir() if (p / "done").is_file()):
+        if run.name not in runs:
+            runs[run.name] = score_run(run, args.flip_average)
+            atomic_write_text(cache, json.dumps(runs, indent=1))
+            print(run.name, json.dumps(runs[run.name]["aid_val"]), flush=True)
+    table = aggregate(runs)
+    suffix = "-tta" if args.flip_average else ""
+    atomic_write_text(args.out / f"recipe{suffix}.json", json.dumps(table, indent=1))
+    atomic_write_text(args.out / f"recipe{suffix}.md", markdown(table) + "\n")
+    print(markdown(table))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,8 @@ cap), which stops the rare saturated blotches a GAN generator paints.
     python scripts/calibrate_saturation.py --checkpoint runs/shipped-model-cpu/best.pt \\
         --data ../shared/data/AID --split val --gains 1 0.9 0.8 0.7 0.6 --out calib.json
 
+Images larger than the model's training scenes are scored at ``--scale auto``.
+
 Then record both in the exported model: rscolor export --saturation GAIN --max-chroma C
 The test split is never looked at.
 """
@@ -14,6 +16,7 @@ The test split is never looked at.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -23,7 +26,9 @@ import torch
 from rscolor.cli.evaluate_cmd import format_table, split_for
 from rscolor.color import rgb_to_lab
 from rscolor.data.images import read_rgb
+from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, load_colorizer
+from rscolor.inference.scene import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
@@ -48,9 +53,17 @@ class SharedPrediction:
         return self._lum, self._raw
 
     def at(self, gain: float):
+        """The colorizer at saturation `gain`. Images the model sees at their own size
+        share one network run; others (``--scale auto`` below 1) go through the scene
+        pipeline, as `rscolor colorize` would run them."""
         col = self.colorizer
+        scaled = copy.copy(col)
+        scaled.meta = {**col.meta, "saturation": gain}
+        through_scene = rgb_colorizer(scaled)
 
         def colorize(rgb: np.ndarray) -> np.ndarray:
+            if resolve_scale(None, col.meta, None, rgb.shape[:2])[0] != 1.0:
+                return through_scene(rgb)
             lum, raw = self.raw(rgb)
             target = col.adjust_chroma(raw, saturation=gain)[0].numpy().transpose(1, 2, 0)
             return col.space.merge(lum, target)
@@ -74,12 +87,16 @@ def main() -> None:
     parser.add_argument("--split", default="val")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--gains", type=float, nargs="+", default=[1.0, 0.9, 0.8, 0.7, 0.6])
+    parser.add_argument(
+        "--flip-average", action="store_true", help="Score with test-time flip averaging."
+    )
     parser.add_argument("--min-colorfulness", type=float, default=0.75)
     parser.add_argument("--chroma-percentile", type=float, default=99.9)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
     colorizer = load_colorizer(args.checkpoint, "cpu")
+    colorizer.set_flip_average(args.flip_average or None)
     data_cfg = colorizer.cfg.data
     split = split_for(args.checkpoint, args.data, data_cfg.split_ratios, data_cfg.split_seed)
     files = evenly_spaced(split.files(args.split), args.limit)

@@ -9,7 +9,8 @@ each model given, next to the gray input and the ground truth.
         --out docs/figures/model-card-outputs.jpg
 
 Rows: the first test-split image of each class in --classes (in the split's order), then
-each --extra image (e.g. from a data set the models never saw).
+each --extra image (e.g. from a data set the models never saw). Each model runs at
+``--scale auto``, as `rscolor colorize` runs it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rscolor.color import rgb_luminance_gray
 from rscolor.data.images import read_rgb
 from rscolor.data.split import Split
 from rscolor.demo import image_grid
+from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer
 
 CLASSES = ("Airport", "Beach", "Farmland", "Forest", "Pond", "Port", "River", "DenseResidential")
@@ -54,7 +56,7 @@ def main() -> None:
     for title, path in sources:
         truth = read_rgb(path)
         gray = rgb_luminance_gray(truth)
-        outputs = [np.clip(col.colorize(gray), 0, 1) for _, col in colorizers]
+        outputs = [np.clip(rgb_colorizer(col)(truth), 0, 1) for _, col in colorizers]
         rows.append((title, [gray, *outputs, truth]))
     columns = ("gray input", *(label for label, _ in models), "ground truth")
     image_grid(rows, columns, args.out)

@@ -10,13 +10,15 @@ SEEDS=${SEEDS:-"0 1"}
 RSCOLOR=${RSCOLOR:-rscolor}
 AID=${AID:-../shared/data/AID}
 BOTH=${BOTH:-data/aid-nwpu}
+# The warm-up and ramp are a quarter of the budget each, as in the 4-epoch shipped run.
 BUDGET="--set train.epochs=2 --set train.max_steps_per_epoch=75 --set data.val_max_images=60 \
-  --set train.threads=1 --set train.checkpoint_every_steps=null"
+  --set train.threads=1 --set train.checkpoint_every_steps=null \
+  --set loss.adv_warmup_epochs=0.5 --set loss.adv_ramp_epochs=0.5"
 PREV="--set data.rescale=null --set generator.head=tanh --set discriminator.spectral_norm=false \
-  --set loss.gan_weight=1.0 --set loss.adv_warmup_epochs=0 --set loss.adv_ramp_epochs=0"
+  --set loss.gan_weight=1.0"
 declare -A ROWS=(
-  [a-previous]="--data $AID $PREV"
-  [b-warmup]="--data $AID $PREV --set loss.gan_weight=0.3 --set loss.adv_warmup_epochs=0.5 --set loss.adv_ramp_epochs=0.5"
+  [a-previous]="--data $AID $PREV --set loss.adv_warmup_epochs=0 --set loss.adv_ramp_epochs=0"
+  [b-warmup]="--data $AID $PREV --set loss.gan_weight=0.3"
   [c-sn-bounded]="--data $AID --set data.rescale=null"
   [d-rescale]="--data $AID"
   [e-aid-nwpu]="--data $BOTH"
@@ -33,7 +35,7 @@ run_one() {
   local dir="$OUT/$row-s$seed"
   [ -f "$dir/done" ] && return 0
   # shellcheck disable=SC2086
-  $RSCOLOR train --config configs/recipe-cpu.yaml ${ROWS[$row]} $BUDGET --set train.seed="$seed" \
+  $RSCOLOR train --config configs/recipe-cpu.yaml $BUDGET ${ROWS[$row]} --set train.seed="$seed" \
     --out "$dir" --resume --quiet > "$OUT/$row-s$seed.log" 2>&1 && touch "$dir/done"
 }
 mkdir -p "$OUT"

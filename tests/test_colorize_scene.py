@@ -11,7 +11,8 @@ from PIL import Image
 from rscolor.color import get_color_space
 from rscolor.errors import UserError
 from rscolor.inference import scene
-from rscolor.inference.batch import colorize_file, plan_outputs
+from rscolor.inference.batch import colorize_file, plan_outputs, rgb_colorizer
+from rscolor.inference.colorizer import load_colorizer
 from rscolor.inference.scene import (
     AUTO_MIN_SCALE,
     ArraySource,
@@ -357,3 +358,27 @@ def test_parse_scale_reads_auto_and_factors() -> None:
     for bad in ("zero", "0", "-1", "9"):
         with pytest.raises(UserError, match="--scale"):
             parse_scale(bad)
+
+
+def test_cli_scale_auto_is_the_default_and_says_why(tmp_path: Path, capsys) -> None:
+    from rscolor.training.checkpoint import inference_payload, save_checkpoint
+
+    col = tiny_colorizer()
+    meta = {**col.meta, "gsd_m": 4.0, "scene_px": 24}
+    model = tmp_path / "auto.pt"
+    save_checkpoint(model, inference_payload(col.generator, col.cfg, meta))
+    data = (1000 + 2000 * smooth_field(64, 48)).astype(np.uint16)
+    write_geotiff(tmp_path / "pan.tif", data, pixel=2.0)
+    args = ["colorize", tmp_path / "pan.tif", "-o", tmp_path / "out", "--checkpoint", model]
+    code, out, _ = run_cli(args + ["--tile", 32, "--quiet"], capsys)
+    assert code == 0, out
+    assert "working scale 0.5" in out and "gsd_m" in out  # 2 m pixels / 4 m training
+    # A picture without georeferencing: the model's scene size over its shorter side.
+    gray = smooth_field(96, 120)
+    scaled, _ = scene.resolve_scale(None, meta, None, gray.shape)
+    assert scaled == 0.25
+    loaded = load_colorizer(model)
+    auto = rgb_colorizer(loaded)(np.repeat(gray[..., None], 3, -1))
+    fixed = rgb_colorizer(loaded, 1.0)(np.repeat(gray[..., None], 3, -1))
+    assert auto.shape == fixed.shape == (96, 120, 3)
+    assert not np.allclose(auto, fixed)  # the model really ran at another scale

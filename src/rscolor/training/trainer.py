@@ -46,6 +46,7 @@ from rscolor.data.dataset import ColorizationDataset, mean_ab
 from rscolor.data.images import median_side
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
+from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, shipped_model_path
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.models.discriminators import pyramid
@@ -604,7 +605,7 @@ class Trainer:
             return {}
         colorizer = Colorizer(self.eval_generator(), cfg, self.meta(), self.device)
         result = evaluate_images(
-            {"model": lambda rgb: colorizer.colorize_lum(colorizer.space.split(rgb)[0])},
+            {"model": rgb_colorizer(colorizer)},  # at --scale auto, as users run it
             self.data_root,
             files,
             eval_size=cfg.data.eval_size,

@@ -80,11 +80,13 @@ def main() -> None:
     parser.add_argument("runs", type=Path)
     parser.add_argument("--out", type=Path, default=Path("docs/results/recipe"))
     parser.add_argument("--flip-average", action="store_true", help="Score with flip TTA.")
+    parser.add_argument("--only", default="", help="Score only runs whose name starts so.")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     cache = args.out / ("runs-tta.json" if args.flip_average else "runs.json")
     runs = json.loads(cache.read_text()) if cache.is_file() else {}
-    for run in sorted(p for p in args.runs.iterdir() if (p / "done").is_file()):
+    done = (p for p in args.runs.iterdir() if (p / "done").is_file())
+    for run in sorted(p for p in done if p.name.startswith(args.only)):
         if run.name not in runs:
             runs[run.name] = score_run(run, args.flip_average)
             atomic_write_text(cache, json.dumps(runs, indent=1))

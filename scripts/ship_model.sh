@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Train the shipped model (configs/recipe-cpu.yaml) and the two same-budget baselines
+# (L1-only U-Net, PatchGAN) on AID + NWPU-RESISC45, then calibrate each one's saturation on
+# validation images (scripts/calibrate_saturation.py). On a 2-core machine the shipped
+# model trains on one core while the baselines train one after the other on the other
+# (one thread each: faster in total than two threads each, one run at a time).
+#   python scripts/combine_datasets.py data/aid-nwpu ../shared/data/AID ../shared/data/NWPU-RESISC45
+#   bash scripts/ship_model.sh runs
+set -euo pipefail
+RUNS=${1:-runs}
+DATA=${DATA:-data/aid-nwpu}
+ONE="--set train.threads=1"
+GAINS="1 1.1 1.2 1.3 1.4 1.5 1.6"
+
+calibrate() {  # RUN: the lowest val CIEDE2000 with >= 75% of the true colourfulness
+  OMP_NUM_THREADS=1 python scripts/calibrate_saturation.py --checkpoint "$1/best.pt" \
+    --data "$DATA" --split val --limit 600 --gains $GAINS --out "$1/calibration.json" \
+    > "$1/calibration.log" 2>&1
+}
+train() {  # CONFIG RUN [extra options]
+  local config=$1 run=$2; shift 2
+  rscolor train --config "$config" --data "$DATA" --out "$run" --resume --quiet $ONE "$@" \
+    > "$run.log" 2>&1
+}
+mkdir -p "$RUNS"
+( train configs/recipe-cpu.yaml "$RUNS/ship" && calibrate "$RUNS/ship" ) &
+main=$!
+sleep 60  # let the first run write its split.json
+( train configs/recipe-unet-cpu.yaml "$RUNS/ship-unet" --split-manifest "$RUNS/ship/split.json" \
+    && calibrate "$RUNS/ship-unet" \
+  && train configs/recipe-patchgan-cpu.yaml "$RUNS/ship-patchgan" \
+    --split-manifest "$RUNS/ship/split.json" && calibrate "$RUNS/ship-patchgan" ) &
+wait $main
+wait

@@ -39,8 +39,7 @@ run_one() {
     --out "$dir" --resume --quiet > "$OUT/$row-s$seed.log" 2>&1 && touch "$dir/done"
 }
 mkdir -p "$OUT"
-export -f run_one; export OUT RSCOLOR BUDGET
-for job in "${jobs[@]}"; do echo "$job"; done | while read -r job; do
+for job in "${jobs[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 5; done
   run_one "$job" &
 done

@@ -23,7 +23,7 @@ for job in "${jobs[@]}"; do
   IFS='|' read -r name model set <<< "$job"
   dst="$OUT/$name-$set.json"
   [ -f "$dst" ] && continue
-  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 3; done
+  while [ "$(jobs -rp | wc -l)" -ge "${PARALLEL:-2}" ]; do sleep 3; done
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=1 rscolor evaluate --checkpoint "$model" --data ${SETS[$set]} \
     --scale auto --out "$dst" --device cpu > "$OUT/$name-$set.log" 2>&1 &

@@ -149,10 +149,19 @@ def colorize(
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     saturation: SaturationOption = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Raster outputs: cog (Cloud-Optimized GeoTIFF: tiles, overviews, mask) or "
+            "gtiff (tiled GeoTIFF without overviews).",
+        ),
+    ] = "cog",
 ) -> None:
     """Colorize images. Colour inputs are first reduced to their luminance; outputs keep
     the input's luminance and relative path. Pictures give PNGs; rasters (GeoTIFF, 16-bit,
-    float, --band) give tiled RGB GeoTIFFs with the input's CRS, transform and nodata."""
+    float, --band) give RGB Cloud-Optimized GeoTIFFs with the input's CRS, transform and
+    nodata (and a mask band for nodata)."""
     from rscolor.cli.colorize_cmd import parse_pair, run_colorize
     from rscolor.inference.scene import RasterOptions, SceneOptions
 
@@ -164,6 +173,7 @@ def colorize(
         stretch=stretch,
         percentiles=parse_pair(percentiles, "--percentiles"),  # type: ignore[arg-type]
         value_range=parse_pair(value_range, "--value-range"),
+        output_format=output_format,
     )
     run_colorize(
         inputs,

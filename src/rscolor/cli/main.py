@@ -259,6 +259,24 @@ def benchmark(
     )  # fmt: skip
 
 
+@app.command()
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="A model file (.pt or .onnx); default: the shipped model."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON.")] = False,
+) -> None:
+    """What a model holds: method, size, training data, the pixel size (gsd) and scene size
+    it was trained at, calibration, and the default tile size and overlap."""
+    import json
+
+    from rscolor.inference.model_info import format_info, read_model_info
+
+    facts = read_model_info(model)
+    print(json.dumps(facts.to_dict(), indent=2) if as_json else format_info(facts))
+
+
 from rscolor.cli.study_cmd import study_app  # noqa: E402
 
 app.add_typer(study_app, name="study", help="A human perception study (the paper's AMT protocol).")

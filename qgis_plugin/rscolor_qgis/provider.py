@@ -54,5 +54,11 @@ class RscolorProvider(QgsProcessingProvider):
         if config is not None:
             config.removeSetting(SETTING)
 
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802
+        return ["tif", "tiff"]  # rscolor writes (Cloud-Optimized) GeoTIFFs only
+
+    def defaultRasterFileExtension(self) -> str:  # noqa: N802
+        return "tif"
+
     def loadAlgorithms(self) -> None:  # noqa: N802
         self.addAlgorithm(ColorizePanchromatic())

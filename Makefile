@@ -28,3 +28,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf demo-output .pytest_cache .ruff_cache
+
+# The QGIS Processing plugin as an installable zip (QGIS: Plugins > Install from ZIP);
+# stdlib only, so no venv is needed. See docs/qgis.md.
+.PHONY: qgis-plugin
+qgis-plugin:
+	$(PYTHON) scripts/build_qgis_plugin.py --out dist/rscolor_qgis.zip

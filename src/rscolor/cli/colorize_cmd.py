@@ -27,10 +27,11 @@ def parse_pair(text: str | None, option: str) -> tuple[float, float] | None:
 
 
 def describe(dst: Path, report: SceneReport) -> str:
+    cog = f" + COG {report.cog_seconds:.1f} s" if report.output_format == "cog" else ""
     return (
         f"{dst}: {report.width}x{report.height} px, working scale {report.scale:g} "
         f"({report.scale_source}), {report.tiles} tile(s) of {report.tile} px "
-        f"(overlap {report.overlap}), {report.seconds:.1f} s"
+        f"(overlap {report.overlap}), {report.seconds:.1f} s{cog}"
     )
 
 

@@ -148,10 +148,19 @@ def colorize(
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     saturation: SaturationOption = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Raster outputs: cog (Cloud-Optimized GeoTIFF: tiles, overviews, mask) or "
+            "gtiff (tiled GeoTIFF without overviews).",
+        ),
+    ] = "cog",
 ) -> None:
     """Colorize images. Colour inputs are first reduced to their luminance; outputs keep
     the input's luminance and relative path. Pictures give PNGs; rasters (GeoTIFF, 16-bit,
-    float, --band) give tiled RGB GeoTIFFs with the input's CRS, transform and nodata."""
+    float, --band) give RGB Cloud-Optimized GeoTIFFs with the input's CRS, transform and
+    nodata (and a mask band for nodata)."""
     from rscolor.cli.colorize_cmd import parse_pair, run_colorize
     from rscolor.inference.scene import RasterOptions, SceneOptions, parse_scale
 
@@ -168,6 +177,7 @@ def colorize(
         stretch=stretch,
         percentiles=parse_pair(percentiles, "--percentiles"),  # type: ignore[arg-type]
         value_range=parse_pair(value_range, "--value-range"),
+        output_format=output_format,
     )
     run_colorize(
         inputs,
@@ -251,6 +261,24 @@ def benchmark(
         data, out, suite, scale, epochs, max_train_images, max_test_images,
         max_steps_per_epoch, device, configs, progress=not quiet, overrides=set_,
     )  # fmt: skip
+
+
+@app.command()
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="A model file (.pt or .onnx); default: the shipped model."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON.")] = False,
+) -> None:
+    """What a model holds: method, size, training data, the pixel size (gsd) and scene size
+    it was trained at, calibration, and the default tile size and overlap."""
+    import json
+
+    from rscolor.inference.model_info import format_info, read_model_info
+
+    facts = read_model_info(model)
+    print(json.dumps(facts.to_dict(), indent=2) if as_json else format_info(facts))
 
 
 from rscolor.cli.study_cmd import study_app  # noqa: E402

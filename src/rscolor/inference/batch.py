@@ -4,7 +4,8 @@ already exists), then write each atomically.
 Ordinary 8-bit pictures (PNG, JPEG, BMP, and TIFFs without georeferencing) give PNGs.
 Rasters (georeferenced, 16-bit or float, other band layouts, very large, or any input
 with ``--band``) go through the scene pipeline (:mod:`rscolor.inference.scene`) and give
-a tiled RGB GeoTIFF that keeps the input's CRS, transform and nodata.
+an RGB Cloud-Optimized GeoTIFF (or, with ``--format gtiff``, a tiled GeoTIFF) that keeps
+the input's CRS, transform and nodata.
 """
 
 from __future__ import annotations

@@ -164,3 +164,15 @@ def test_table_metrics_show_whatever_the_rows_hold() -> None:
     rows = [{"acc2": 1.0, "ciede2000": 2.0, "zeta": 0.1, "images": 3, "colorfulness_gt": 9.0},
             {"false_color": 4.0, "acc5": 1.0}]  # fmt: skip
     assert table_metrics(rows) == ["acc2", "acc5", "ciede2000", "false_color", "zeta"]
+
+
+def test_curve_band_is_mean_and_range_over_seeds_per_epoch() -> None:
+    from rscolor.benchmark.curves import curve_band
+
+    seed0 = [{"epoch": 1.0, "val_ciede2000": 9.0}, {"epoch": 2.0, "val_ciede2000": 7.0}]
+    seed1 = [{"epoch": 1.0, "val_ciede2000": 8.0}]  # cut after one epoch
+    seed2 = [{"epoch": 1.0, "val_ciede2000": 10.0}, {"epoch": 2.0, "val_ciede2000": 8.0}]
+    epochs, mean, low, high, seeds = curve_band([seed0, seed1, seed2], "val_ciede2000")
+    assert epochs.tolist() == [1, 2] and seeds == 3
+    assert mean.tolist() == [9.0, 7.5] and low.tolist() == [8.0, 7.0]
+    assert high.tolist() == [10.0, 8.0]

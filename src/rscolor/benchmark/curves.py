@@ -77,6 +77,7 @@ def write_curves(out: Path, suites: list[Suite], runs: Runs) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     cols = len(CURVE_METRICS)
     fig, axes = plt.subplots(
@@ -85,19 +86,20 @@ def write_curves(out: Path, suites: list[Suite], runs: Runs) -> Path:
     for r, suite in enumerate(suites):
         for c, (metric, title) in enumerate(CURVE_METRICS):
             ax = axes[r][c]
-            truth_drawn = False
+            everyone: list[list[dict[str, float]]] = []
             for method in suite.methods:
                 histories = method_histories(runs.get(method.key, []))
+                everyone += histories
                 epochs, mean, low, high, seeds = curve_band(histories, metric)
                 if epochs.size == 0:
                     continue
                 (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=f"{method.label} ({seeds})")
                 ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.18, lw=0)
-                if metric == "val_colorfulness" and not truth_drawn:
-                    t_epochs, truth, *_ = curve_band(histories, "val_colorfulness_gt")
-                    if t_epochs.size:
-                        ax.plot(t_epochs, truth, "k--", lw=1, label="ground truth")
-                        truth_drawn = True
+            if metric == "val_colorfulness":  # the same val images for every run
+                t_epochs, truth, *_ = curve_band(everyone, "val_colorfulness_gt")
+                if t_epochs.size:
+                    ax.plot(t_epochs, truth, "k--", lw=1, label="ground truth")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(f"{suite.title}: {title}" if c == 0 else title, fontsize=8)
             ax.set_xlabel("epoch", fontsize=8)
             ax.tick_params(labelsize=7)

@@ -308,3 +308,30 @@ def test_jobs_train_runs_in_worker_processes(
     assert sorted(result.trained) == ["unet seed 0", "unet seed 1"]
     assert all(r.record and r.record.status == "done" for r in result.runs["unet"])
     assert [r["seed"] for r in csv_rows(out / "runs.csv")] == ["0", "1"]
+
+
+def test_stored_evaluations_are_reused_until_the_metrics_change(
+    scene_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from rscolor.benchmark import runner
+
+    out = tmp_path / "bench"
+    one = replace(COMPARE, methods=(COMPARE.methods[0],))
+    monkeypatch.setattr(suites_mod, "SUITES", {"compare": one, "ablation": ABLATION})
+    run_suite(options(scene_tree, out, "compare", seeds=2, max_test_images=3))
+    calls: list[tuple[str, ...]] = []
+    real = runner.evaluate_images
+
+    def counting(colorizers, *args, **kwargs):
+        calls.append(tuple(colorizers))
+        return real(colorizers, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "evaluate_images", counting)
+    run_suite(options(scene_tree, out, "compare", seeds=2, max_test_images=3, report_only=True))
+    assert calls == []  # every evaluation read back from eval.json
+    names = runner.metric_names()
+    monkeypatch.setattr(runner, "metric_names", lambda: sorted([*names, "false_color"]))
+    run_suite(options(scene_tree, out, "compare", seeds=2, max_test_images=3, report_only=True))
+    assert calls == [("unet",), ("unet",), ()]  # two runs and the references, scored again

@@ -49,6 +49,7 @@ from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
+from rscolor.metrics.image_metrics import image_metrics
 from rscolor.models.blocks import count_parameters
 from rscolor.training.trainer import Trainer, TrainingDiverged, evenly_spaced
 from rscolor.utils.io import atomic_write_text
@@ -474,15 +475,37 @@ def cached_eval(
     return result
 
 
+def metric_names() -> list[str]:
+    """The per-image metrics scored now: part of every evaluation's cache key, so a stored
+    evaluation without a metric added since (false_color, say) is recomputed."""
+    dummy = np.full((8, 8, 3), 0.5, dtype=np.float32)
+    return sorted(image_metrics(dummy, dummy))
+
+
+def run_eval_key(run: MethodRun, files: list[str]) -> dict[str, Any]:
+    return {
+        "files": files_digest(files),
+        "checkpoint": checkpoint_stamp(run.run_dir / "best.pt"),
+        "eval_size": run.cfg.data.eval_size,
+        "metrics": metric_names(),
+    }
+
+
+def stored_eval(run: MethodRun, files: list[str]) -> EvalResult | None:
+    """The run's eval.json if it is for these files and this checkpoint, else None."""
+    if not (run.run_dir / "best.pt").is_file():
+        return EvalResult({run.method.key: {}}, [])
+    old = read_json(run.run_dir / "eval.json")
+    if old is not None and old.get("key") == run_eval_key(run, files):
+        return EvalResult(old["rows"], old["per_image"])
+    return None
+
+
 def evaluate_run(run: MethodRun, opts: BenchmarkOptions, files: list[str]) -> EvalResult:
     best = run.run_dir / "best.pt"
     if not best.is_file():
         return EvalResult({run.method.key: {}}, [])
-    key = {
-        "files": files_digest(files),
-        "checkpoint": checkpoint_stamp(best),
-        "eval_size": run.cfg.data.eval_size,
-    }
+    key = run_eval_key(run, files)
 
     def compute() -> EvalResult:
         colorizer = load_colorizer(best, opts.device or "auto")
@@ -512,12 +535,15 @@ def evaluate_all(
 ) -> SuiteEvaluation:
     """Every finished run and the two references on the same files."""
     done = [run for key in runs for run in finished_runs(runs[key])]
-    results = parallel_map(evaluate_run, [(run, opts, files) for run in done], opts.jobs)
+    stored = [stored_eval(run, files) for run in done]
+    todo = [run for run, result in zip(done, stored, strict=True) if result is None]
+    fresh = iter(parallel_map(evaluate_run, [(run, opts, files) for run in todo], opts.jobs))
     by_method: dict[str, dict[int, EvalResult]] = {}
-    for run, result in zip(done, results, strict=True):
-        by_method.setdefault(run.method.key, {})[run.seed] = result
+    for run, result in zip(done, stored, strict=True):
+        by_method.setdefault(run.method.key, {})[run.seed] = result or next(fresh)
     mean_ab = suite_mean_ab(done)
-    ref_key = {"files": files_digest(files), "mean_ab": list(mean_ab), "eval_size": eval_size}
+    ref_key = {"files": files_digest(files), "mean_ab": list(mean_ab), "eval_size": eval_size,
+               "metrics": metric_names()}  # fmt: skip
     references = cached_eval(
         opts.out / "eval-references.json",
         ref_key,

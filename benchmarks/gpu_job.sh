@@ -49,7 +49,7 @@ TRAIN_IMAGES=${TRAIN_IMAGES:-}
 SUITE_ARGS=${SUITE_ARGS:---set train.threads=2 --set data.num_workers=2}
 THROUGHPUT=${THROUGHPUT:-0}  # 1: first the training throughput of every method (issue 5, 160 s)
 TP_ARGS=${TP_ARGS:-}
-TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-470}
+TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-460}
 REPORT_TIMEOUT=${REPORT_TIMEOUT:-100}
 BENCH=${BENCH:-runs/gpu-bench}
 

@@ -566,7 +566,10 @@ def parallel_map(fn: Callable[..., Any], calls: list[tuple[Any, ...]], jobs: int
     if jobs <= 1 or len(calls) <= 1:
         return [fn(*args) for args in calls]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(calls)), mp_context=context) as pool:
+    # Workers are reused run after run (a Trainer frees its memory when it is done);
+    # max_tasks_per_child=1 would start each run fresh but can deadlock (CPython gh-115634).
+    workers = min(jobs, len(calls))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(fn, *args) for args in calls]
         return [f.result() for f in futures]
 

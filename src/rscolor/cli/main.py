@@ -251,15 +251,30 @@ def benchmark(
             help="Override a config field of every method, e.g. --set data.val_max_images=50.",
         ),
     ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Train every method N times (train.seed base..base+N-1); the tables give "
+            "the mean and 95% interval over seeds. Rerun with a larger N to add seeds."
+        ),
+    ] = 1,
+    jobs: Annotated[
+        int, typer.Option(help="Train and evaluate N runs at once in worker processes (GPU).")
+    ] = 1,
+    report_only: Annotated[
+        bool, typer.Option(help="Train nothing: table the runs that are finished.")
+    ] = False,
 ) -> None:
     """Train every method of a suite on one split, evaluate all, write table.md/csv,
-    per_class.md/csv and figure.png. Resumable: finished runs are reused, a killed suite
-    continues; the budget overrides apply to every method and are recorded in the table."""
+    runs.csv, comparisons.md/csv, per_class.md/csv, figure.png and curves.png. Resumable:
+    finished runs are reused, a killed suite continues; the budget overrides apply to every
+    method and are recorded in the table."""
     from rscolor.cli.benchmark_cmd import run_benchmark
 
     run_benchmark(
         data, out, suite, scale, epochs, max_train_images, max_test_images,
         max_steps_per_epoch, device, configs, progress=not quiet, overrides=set_,
+        seeds=seeds, jobs=jobs, report_only=report_only,
     )  # fmt: skip
 
 

@@ -254,7 +254,22 @@ from rscolor.cli.study_cmd import study_app  # noqa: E402
 app.add_typer(study_app, name="study", help="A human perception study (the paper's AMT protocol).")
 
 
+def _click_kind(exc: BaseException) -> str | None:
+    """'usage' / 'abort' for click's exceptions, from whichever click raised them.
+
+    Matched by class name along the MRO, not by identity: typer 0.29+ raises from its
+    bundled copy (``typer._click``), older typer from the separately installed click.
+    """
+    names = {(cls.__name__, cls.__module__.rsplit(".", 1)[-1]) for cls in type(exc).__mro__}
+    if ("ClickException", "exceptions") in names:
+        return "usage"
+    if ("Abort", "exceptions") in names:
+        return "abort"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
+    """The console script: one-line errors, exit 2 for user mistakes, no tracebacks."""
     try:
         code = app(args=argv, standalone_mode=False)
     except UserError as exc:
@@ -264,13 +279,13 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("rscolor: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+        kind = _click_kind(exc)
+        if kind == "usage":
+            exc.show()  # type: ignore[attr-defined]  # usage text, then "Error: ..."
+            sys.exit(getattr(exc, "exit_code", 2))
+        if kind == "abort":
+            typer.echo("rscolor: interrupted", err=True)
+            sys.exit(130)
         raise
     if isinstance(code, int) and code != 0:  # typer returns Exit codes (130 on Ctrl-C)
         if code == 130:

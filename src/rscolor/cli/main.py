@@ -6,6 +6,7 @@ stderr and exit status 2; no traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -268,25 +269,47 @@ def _click_kind(exc: BaseException) -> str | None:
     return None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every temporary file is removed on the way out."""
+
+
+_SIGNALS: list[int] = []  # typer/click may turn the interrupt into an exit code: remember it
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _SIGNALS.append(signum)
+    raise Terminated
+
+
+def _exit_interrupted() -> None:
+    if _SIGNALS:
+        typer.echo("rscolor: terminated", err=True)
+        sys.exit(143)
+    typer.echo("rscolor: interrupted", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: one-line errors, exit 2 for user mistakes, no tracebacks."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)  # `kill` cleans up as Ctrl-C does
     try:
         code = app(args=argv, standalone_mode=False)
     except UserError as exc:
         typer.echo(f"rscolor: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("rscolor: interrupted", err=True)
-        sys.exit(130)
+        _exit_interrupted()
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         kind = _click_kind(exc)
         if kind == "usage":
             exc.show()  # type: ignore[attr-defined]  # usage text, then "Error: ..."
             sys.exit(getattr(exc, "exit_code", 2))
-        if kind == "abort":
-            typer.echo("rscolor: interrupted", err=True)
-            sys.exit(130)
+        if kind == "abort":  # click turns Ctrl-C (and so SIGTERM) into Abort
+            _exit_interrupted()
         raise
+    if _SIGNALS:
+        _exit_interrupted()
     if isinstance(code, int) and code != 0:  # typer returns Exit codes (130 on Ctrl-C)
         if code == 130:
             typer.echo("rscolor: interrupted (a training run continues with --resume)", err=True)

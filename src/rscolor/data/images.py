@@ -60,6 +60,19 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return arr
 
 
+def check_png(path: str | Path, width: int, height: int) -> None:
+    """Decode a written PNG in full: a truncated or wrong-sized file is a UserError
+    (worded to follow "the written file")."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            size = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"does not read back ({exc})") from None
+    if size != (width, height):
+        raise UserError(f"is {size[0]}x{size[1]} px, expected {width}x{height}")
+
+
 def write_png(path: str | Path, rgb: np.ndarray) -> None:
     """Write RGB [0, 1] as an 8-bit PNG (callers handle atomicity)."""
     data = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from rscolor.color import rgb_luminance_gray
-from rscolor.data.images import find_images, is_image_path, read_image, write_png
+from rscolor.data.images import check_png, find_images, is_image_path, read_image, write_png
 from rscolor.errors import UserError
 from rscolor.inference import raster
 from rscolor.inference.colorizer import Colorizer
@@ -140,6 +140,7 @@ def colorize_file(
         rgb = colorizer.colorize(gray)
     else:
         rgb = colorize_array(colorizer, gray, options).astype(np.float32) / 255.0
-    with atomic_path(dst) as tmp:
+    height, width = rgb.shape[:2]
+    with atomic_path(dst, verify=lambda tmp: check_png(tmp, width, height)) as tmp:
         write_png(tmp, rgb)
     return None

@@ -490,11 +490,15 @@ def colorize_raster(
     ):
         pipeline = ScenePipeline(predictor, source, options, source.pixel_size)
         nodata = raster.output_nodata(source.nodata)
-        with atomic_path(dst, force=force) as tmp:
-            sink = raster.GeoTiffSink(
-                tmp, source.width, source.height, source.georeference(), nodata
-            )
+        width, height = source.width, source.height
+
+        def verify(tmp: Path) -> None:
+            raster.check_geotiff(tmp, width, height)
+
+        with atomic_path(dst, force=force, verify=verify) as tmp:
+            sink = raster.GeoTiffSink(tmp, width, height, source.georeference(), nodata)
             try:
-                return pipeline.run(sink)
+                report = pipeline.run(sink)
             finally:
                 sink.close()
+        return report

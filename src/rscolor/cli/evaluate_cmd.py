@@ -16,7 +16,7 @@ from rscolor.inference.scene import SceneOptions, colorize_array
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
 from rscolor.metrics.image_metrics import METRIC_KEYS
 from rscolor.training.trainer import evenly_spaced
-from rscolor.utils.io import atomic_write_text
+from rscolor.utils.io import atomic_write_text, check_output, resolved
 
 
 def split_for(checkpoint: Path, data: Path, ratios: tuple[int, int, int], seed: int) -> Split:
@@ -90,11 +90,11 @@ def run_evaluate(
 ) -> None:
     if scale is not None and not 0.0 < scale <= 4.0:
         raise UserError(f"--scale {scale}: expected a factor in (0, 4], e.g. 0.5")
-    if out is not None and out.exists() and not force:
-        raise UserError(f"{out} exists (use --force to overwrite)")
+    ckpt_path = checkpoint or shipped_model_path()
+    if out is not None:
+        check_output(out, force, resolved([ckpt_path]))
     colorizer = load_colorizer(checkpoint, device)
     colorizer.set_saturation(saturation)
-    ckpt_path = checkpoint or shipped_model_path()
     cfg = colorizer.cfg
     the_split = split_for(ckpt_path, data, cfg.data.split_ratios, cfg.data.split_seed)
     files = evenly_spaced(the_split.files(split), limit)

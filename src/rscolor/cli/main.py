@@ -106,7 +106,12 @@ def colorize(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Model (best.pt); default: the shipped model.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite existing outputs (never the inputs).")
+    ] = False,
+    skip_existing: Annotated[
+        bool, typer.Option(help="Leave inputs whose output exists: resume a folder run.")
+    ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (torch backend).")] = "auto",
     backend: Annotated[
         str, typer.Option(help="torch, onnx (ONNX Runtime, CPU), or auto (onnx for .onnx files).")
@@ -148,7 +153,7 @@ def colorize(
     value_range: Annotated[
         str | None, typer.Option(help="LOW,HIGH input values mapped to black and white.")
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     saturation: SaturationOption = None,
 ) -> None:
     """Colorize images. Colour inputs are first reduced to their luminance; outputs keep
@@ -177,6 +182,7 @@ def colorize(
         raster_options,
         threads,
         saturation,
+        skip_existing,
     )
 
 

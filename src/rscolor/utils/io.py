@@ -28,21 +28,17 @@ def _umask() -> int:
     return mask
 
 
-def same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one file (symlinks and hard links included)."""
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
+def resolved(paths: Iterable[str | Path]) -> frozenset[Path]:
+    """Paths with symlinks and `..` resolved: what `check_output` protects."""
+    return frozenset(Path(p).resolve() for p in paths)
 
 
-def check_output(path: str | Path, force: bool, inputs: Iterable[Path] = ()) -> None:
-    """Refuse to write `path` when it is one of `inputs` (even with --force), or when it
-    exists and `force` is off."""
+def check_output(path: str | Path, force: bool, inputs: frozenset[Path] = frozenset()) -> None:
+    """The one rule for writing an output: never over one of `inputs` (resolved paths, see
+    `resolved`), even with --force; never over an existing file without `force`."""
     path = Path(path)
-    for source in inputs:
-        if same_file(path, Path(source)):
-            raise UserError(f"{path} is an input: refusing to overwrite it (choose another output)")
+    if path.resolve() in inputs:
+        raise UserError(f"{path} is an input: refusing to overwrite it (choose another output)")
     if path.exists() and not force:
         raise UserError(f"{path} exists (use --force to overwrite)")
 

@@ -22,7 +22,7 @@ def rscolor_command() -> list[str]:
 def run_rscolor(
     *args: object,
     cwd: Path | None = None,
-    timeout: float = 120,
+    timeout: float = 600,
     preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``rscolor ARGS``; this checkout's sources come first on the path."""

@@ -51,7 +51,7 @@ def test_help_exits_0() -> None:
 
 
 class _CreatesFile:
-    """Unpickling this with weights_only=False would create `path`."""
+    """Unpickling this with weights_only=True would create `path`."""
 
     def __init__(self, path: Path) -> None:
         self.path = str(path)

@@ -13,10 +13,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from rscolor.color import rgb_luminance_gray
-from rscolor.data.images import check_png, find_images, is_image_path, read_image, write_png
+from rscolor.data.images import (
+    check_png,
+    find_images,
+    is_image_path,
+    open_picture,
+    read_image,
+    write_png,
+)
 from rscolor.errors import UserError
 from rscolor.inference import raster
 from rscolor.inference.colorizer import Colorizer
@@ -38,11 +44,8 @@ SCENE_MIN_PIXELS = 8192 * 8192  # an ordinary TIFF this large is read in windows
 
 
 def _picture_mode(path: Path) -> str:
-    try:
-        with Image.open(path) as img:
-            return img.mode
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+    with open_picture(path) as img:
+        return img.mode
 
 
 def is_scene_input(path: Path, band: int | None = None) -> bool:

@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both set themselves up.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ LOCK := requirements/lock.txt
 # where the default index would serve torch's CUDA build.
 PIP_EXTRA ?=
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup demo test lint lock check-lock clean
 
 setup: $(STAMP)
 
@@ -28,6 +29,12 @@ lock: $(STAMP)
 	{ sed -n '/^#/p' $(LOCK); $(BIN)/pip freeze --exclude-editable \
 	  | grep -v -i -E '^(nvidia|cuda|triton)' | sed 's/+[a-z0-9.]*$$//'; } > $(LOCK).new
 	mv $(LOCK).new $(LOCK)
+
+# Fails when the venv's versions are not the lock's (CI runs it before the tests).
+check-lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v -i -E '^(nvidia|cuda|triton)' \
+	  | sed 's/+[a-z0-9.]*$$//' | diff - <(grep -v '^#' $(LOCK)) \
+	  && echo "installed versions match $(LOCK)"
 
 demo: $(STAMP)
 	$(BIN)/rscolor colorize samples/ -o demo-output --force

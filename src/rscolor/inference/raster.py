@@ -346,3 +346,21 @@ def write_cog(src: str | Path, dst: str | Path, threads: int | None = None) -> N
         )
     except rasterio.errors.RasterioError as exc:
         raise UserError(f"cannot write Cloud-Optimized GeoTIFF {dst}: {_first_line(exc)}") from None
+
+
+def check_geotiff(path: str | Path, width: int, height: int, rows: int = 1024) -> None:
+    """Read a written GeoTIFF back in full, in strips of `rows`: GDAL reports a failed
+    write (a full disk) only on its log, and the file under the final name must be whole."""
+    from rasterio.windows import Window
+
+    from rscolor.utils.io import error_reason
+
+    rasterio = _rasterio()
+    try:
+        with rasterio.open(path) as dst:
+            if (dst.width, dst.height, dst.count) != (width, height, 3):
+                raise UserError("has the wrong size or band count")
+            for row0 in range(0, height, rows):
+                dst.read(window=Window(0, row0, width, min(rows, height - row0)))
+    except rasterio.errors.RasterioError as exc:
+        raise UserError(f"does not read back ({error_reason(exc)})") from None

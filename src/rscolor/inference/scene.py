@@ -550,14 +550,19 @@ def colorize_raster(
         pipeline = ScenePipeline(predictor, source, options, source.pixel_size)
         pipeline.report.output_format = ropts.output_format
         nodata = raster.output_nodata(source.nodata)
+        width, height = source.width, source.height
+
+        def verify(tmp: Path) -> None:
+            raster.check_geotiff(tmp, width, height)
+
         cog = ropts.output_format == "cog"
-        with atomic_path(dst, force=force) as tmp:
+        with atomic_path(dst, force=force, verify=verify) as tmp:
             tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
             try:
                 sink = raster.GeoTiffSink(
                     tiled,
-                    source.width,
-                    source.height,
+                    width,
+                    height,
                     source.georeference(),
                     nodata,
                     mask=source.may_have_invalid,

@@ -344,7 +344,9 @@ def write_cog(src: str | Path, dst: str | Path, threads: int | None = None) -> N
             BIGTIFF="IF_SAFER",
             NUM_THREADS=str(threads or "ALL_CPUS"),
         )
-    except rasterio.errors.RasterioError as exc:
+    except (rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError) as exc:
+        # GDAL's own errors (a truncated tiled input after a failed write, say) are not
+        # RasterioErrors.
         raise UserError(f"cannot write Cloud-Optimized GeoTIFF {dst}: {_first_line(exc)}") from None
 
 

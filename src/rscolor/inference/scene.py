@@ -519,6 +519,15 @@ class RasterOptions:
             raise UserError(f"unknown --format {self.output_format!r}: {formats}")
 
 
+def verify_tiled(tiled: Path, dst: str | Path, width: int, height: int) -> None:
+    """The tiled GeoTIFF a COG is made from, read back first: a write that failed there
+    (a full disk) is reported as such, not as a failed COG conversion."""
+    try:
+        raster.check_geotiff(tiled, width, height)
+    except UserError as exc:
+        raise UserError(f"cannot write {dst}: the written file {exc}") from None
+
+
 def colorize_raster(
     predictor: Predictor,
     src: str | Path,
@@ -573,6 +582,7 @@ def colorize_raster(
                 finally:
                     sink.close()
                 if cog:
+                    verify_tiled(tiled, dst, width, height)
                     start = time.perf_counter()
                     raster.write_cog(tiled, tmp, threads)
                     report.cog_seconds = time.perf_counter() - start

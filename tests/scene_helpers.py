@@ -79,3 +79,21 @@ def read_geotiff(path: Path) -> tuple[np.ndarray, Any]:
 
     with rasterio.open(path) as src:
         return src.read(), src.profile
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def samples_mosaic(rows: int, cols: int) -> np.ndarray:
+    """A uint8 gray mosaic of the committed real AID samples (150 px each), rows x cols
+    of them, cycled, every other one mirrored so neighbours differ."""
+    from rscolor.color import rgb_luminance_gray
+    from rscolor.data.images import read_rgb
+
+    files = sorted(SAMPLES.glob("aid_*.jpg"))
+    grays = [(255 * rgb_luminance_gray(read_rgb(f))).round().astype(np.uint8) for f in files]
+    tiles = [
+        [grays[(r * cols + c) % len(grays)][:, :: 1 - 2 * ((r + c) % 2)] for c in range(cols)]
+        for r in range(rows)
+    ]
+    return np.block(tiles)

@@ -89,7 +89,7 @@ def ddp_config(norm: str = "batch"):
 
 
 def load(path: Path) -> dict:
-    return torch.load(path, weights_only=False)
+    return torch.load(path, weights_only=True)
 
 
 def assert_states_equal(a: dict, b: dict, what: str) -> None:

@@ -76,7 +76,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(scene_tree, tmp_path, nan
     with pytest.raises(TrainingDiverged, match=r"the loss became NaN/inf at epoch 2, step 4"):
         Trainer(guarded_config(), run, scene_tree, progress=False).fit()
     assert saves == [1, 2, 3]  # nothing written at or after the bad step
-    ckpt = torch.load(run / "last.pt", weights_only=False)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["step"] == NAN_STEP
     assert_finite(ckpt)
 
@@ -104,7 +104,7 @@ def test_nan_weights_are_never_saved(scene_tree, tmp_path, monkeypatch, saves):
     with pytest.raises(TrainingDiverged, match="the weights became NaN/inf"):
         Trainer(guarded_config(), tmp_path / "run", scene_tree, progress=False).fit()
     assert saves == [1, 2]
-    assert_finite(torch.load(tmp_path / "run" / "last.pt", weights_only=False))
+    assert_finite(torch.load(tmp_path / "run" / "last.pt", weights_only=True))
 
 
 def test_cli_exits_3_with_one_line(scene_tree, tmp_path, nan_loss_at, capsys):

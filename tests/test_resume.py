@@ -49,7 +49,7 @@ def scenes(tmp_path_factory) -> Path:
 def uninterrupted(scenes: Path, tmp_path_factory) -> dict[str, Any]:
     run = tmp_path_factory.mktemp("full") / "run"
     Trainer(resume_config(), run, scenes, progress=False).fit()
-    return torch.load(run / "last.pt", weights_only=False)
+    return torch.load(run / "last.pt", weights_only=True)
 
 
 def assert_same(a: Any, b: Any, where: str = "") -> None:
@@ -92,14 +92,14 @@ def test_kill_and_resume_equals_uninterrupted(
     monkeypatch.setattr(Trainer, "train_step", dies)
     with pytest.raises(Killed):
         Trainer(resume_config(), run, scenes, progress=False).fit()
-    cut = torch.load(run / "last.pt", weights_only=False)
+    cut = torch.load(run / "last.pt", weights_only=True)
     # The checkpoint resume will use is the one written right after step `kill_after`.
     assert cut["step"] == kill_after
     assert (cut["epoch"], cut["step_in_epoch"]) == divmod(kill_after, STEPS)
 
     monkeypatch.setattr(Trainer, "train_step", real_step)
     Trainer(resume_config(), run, scenes, progress=False).fit(resume=True)
-    done = torch.load(run / "last.pt", weights_only=False)
+    done = torch.load(run / "last.pt", weights_only=True)
 
     assert done["step"] == uninterrupted["step"] == EPOCHS * STEPS
     keys = ("generator", "discriminator", "ema", "opt_g", "opt_d", "sched_g", "sched_d", "rng")
@@ -146,7 +146,7 @@ def test_cli_refuses_to_overwrite_a_run_and_resumes_with_flag(scenes, tmp_path, 
     assert (run / "last.pt").read_bytes() == first
     # --resume with --set extending nothing: the run is complete, so it stops at once.
     main([*args, "--resume"])
-    assert torch.load(run / "last.pt", weights_only=False)["step"] == STEPS
+    assert torch.load(run / "last.pt", weights_only=True)["step"] == STEPS
 
 
 def test_cli_set_overrides_config_fields(scenes, tmp_path):
@@ -170,7 +170,7 @@ def test_cli_set_overrides_config_fields(scenes, tmp_path):
     )
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["train"]["max_steps_per_epoch"] == 1 and saved["optim"]["lr"] == 1e-3
-    assert torch.load(run / "last.pt", weights_only=False)["step"] == 1
+    assert torch.load(run / "last.pt", weights_only=True)["step"] == 1
 
 
 @pytest.mark.parametrize("bad", ["train.epochs", "=3", "train..epochs=1", "train.epochs=[1"])

@@ -8,7 +8,7 @@ A YAML file only needs the fields it changes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rscolor.errors import UserError
 
 ColorSpaceName = Literal["lab", "yuv", "rgb"]
+# Numeric fields are range-checked at load (ge/gt/le/lt below): a zero batch or a negative
+# lr is a one-line error naming the field, not a traceback mid-run.
+Count = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+# The devices the code runs on; `pick_device` applies the same rule to --device.
+DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 NormName = Literal["batch", "instance", "syncbatch", "none"]
 
 
@@ -26,24 +32,29 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     root: str | None = Field(None, description="Folder-per-class image tree; --data overrides it.")
     crop_size: int = Field(
-        256, description="Random training crop (px). Images smaller are resized up."
+        256, ge=8, description="Random training crop (px). Images smaller are resized up."
     )
     eval_size: int | None = Field(
         None,
+        ge=8,
         description="Evaluation: None runs the whole image (reflect-padded to the network's "
         "multiple); an int takes the centre crop of that size.",
     )
-    split_ratios: tuple[int, int, int] = Field(
-        (3, 1, 1), description="train : test : val per class (paper Sec. 4.1)."
+    split_ratios: tuple[Positive, Count, Count] = Field(
+        (3, 1, 1), description="train : test : val per class (paper Sec. 4.1); train >= 1."
     )
-    split_seed: int = Field(0, description="Seed of the per-class shuffle that makes the split.")
+    split_seed: int = Field(
+        0, ge=0, description="Seed of the per-class shuffle that makes the split."
+    )
     cache: bool = Field(True, description="Keep converted (lum, chroma) images in memory.")
-    num_workers: int = Field(0, description="DataLoader workers (0 = main process).")
+    num_workers: int = Field(0, ge=0, description="DataLoader workers (0 = main process).")
     hflip: bool = Field(True, description="Random horizontal flip when training.")
     vflip: bool = Field(True, description="Random vertical flip (aerial scenes have no 'up').")
-    max_train_images: int | None = Field(None, description="Use at most this many (tests).")
+    max_train_images: int | None = Field(None, ge=1, description="Use at most this many (tests).")
     val_max_images: int | None = Field(
-        None, description="Validate on at most this many val images each epoch (evenly spaced)."
+        None,
+        ge=1,
+        description="Validate on at most this many val images each epoch (evenly spaced).",
     )
     rescale: tuple[float, float] | None = Field(
         None,
@@ -69,15 +80,23 @@ class DataConfig(_Strict):
 
 class GeneratorConfig(_Strict):
     name: str = Field("joint_stream", description="Registry name: unet, joint_stream, multiscale.")
-    ngf: int = Field(64, description="Width of the first layer (pix2pix ngf).")
-    depth: int = Field(8, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256.")
-    max_mult: int = Field(8, description="Channel multiplier cap (pix2pix: ngf*8).")
+    ngf: int = Field(64, ge=1, description="Width of the first layer (pix2pix ngf).")
+    depth: int = Field(
+        8, ge=1, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
+    )
+    max_mult: int = Field(8, ge=1, description="Channel multiplier cap (pix2pix: ngf*8).")
     norm: NormName = Field("batch", description="Norm layer; 'syncbatch' for multi-GPU BN.")
-    dropout: float = Field(0.5, description="Dropout in the innermost decoder layers.")
-    dropout_layers: int = Field(3, description="How many innermost decoder layers use dropout.")
+    dropout: float = Field(
+        0.5, ge=0.0, lt=1.0, description="Dropout in the innermost decoder layers."
+    )
+    dropout_layers: int = Field(
+        3, ge=0, description="How many innermost decoder layers use dropout."
+    )
     # Joint stream switches (the ablation rows of Tables 3 and 4).
     macro_stream: bool = Field(True, description="Add the macro stream (False = single stream).")
-    macro_scale: int = Field(2, description="AvgPool factor of the macro input x2 (paper: open).")
+    macro_scale: int = Field(
+        2, ge=1, description="AvgPool factor of the macro input x2 (paper: open)."
+    )
     low_level: Literal["none", "concat", "lcfe"] = Field(
         "lcfe", description="Macro first-layer feature into the micro stream: raw or through LCFE."
     )
@@ -85,11 +104,11 @@ class GeneratorConfig(_Strict):
     gsm_gate: Literal["sigmoid", "softmax"] = Field(
         "sigmoid", description="GSM gates: per-stream sigmoid (GFF) or softmax over the streams."
     )
-    lcfe_dk: int = Field(32, description="Width of LCFE's two 1x1 projections (d_k).")
+    lcfe_dk: int = Field(32, ge=1, description="Width of LCFE's two 1x1 projections (d_k).")
     lcfe_max_tokens: int = Field(
-        1024, description="LCFE keys/values are avg-pooled to at most this many positions."
+        1024, ge=1, description="LCFE keys/values are avg-pooled to at most this many positions."
     )
-    lcfe_query_chunk: int = Field(4096, description="LCFE queries processed per chunk.")
+    lcfe_query_chunk: int = Field(4096, ge=1, description="LCFE queries processed per chunk.")
     head: Literal["tanh", "bounded"] = Field(
         "tanh",
         description="Output head of the joint stream: tanh per channel (the paper), or "
@@ -100,28 +119,36 @@ class GeneratorConfig(_Strict):
         60.0, gt=0, le=110, description="Largest Lab chroma the bounded head can output."
     )
     # Multi-scale (Multi-G) generator.
-    kernel_sizes: tuple[int, ...] = Field((3, 5, 7), description="Multi-G parallel kernels.")
+    kernel_sizes: tuple[Positive, ...] = Field(
+        (3, 5, 7), min_length=1, description="Multi-G parallel kernels."
+    )
     # Multi-D needs the generator's decoder side outputs.
-    side_outputs: int = Field(0, description="Decoder levels that also emit an image (Multi-D).")
+    side_outputs: int = Field(
+        0, ge=0, description="Decoder levels that also emit an image (Multi-D)."
+    )
 
 
 class DiscriminatorConfig(_Strict):
     name: str | None = Field(
         "dcgan", description="Registry name: dcgan, patchgan, multiscale; null = none."
     )
-    ndf: int = Field(64, description="Width of the first layer.")
-    n_layers: int = Field(4, description="Strided 4x4 conv layers.")
+    ndf: int = Field(64, ge=1, description="Width of the first layer.")
+    n_layers: int = Field(4, ge=1, description="Strided 4x4 conv layers.")
     norm: NormName = Field("batch", description="Norm layer.")
-    scales: int = Field(3, description="Multi-D: number of decoder scales judged.")
+    scales: int = Field(3, ge=1, description="Multi-D: number of decoder scales judged.")
     spectral_norm: bool = Field(
         False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
     )
 
 
 class LossConfig(_Strict):
-    l1_weight: float = Field(100.0, description="lambda of Eq. 3.")
-    gan_weight: float = Field(1.0, description="Weight of -log D(G(x)); 0 = plain regression.")
-    label_smoothing: float = Field(1.0, description="Target for real labels (Nazeri: 0.9).")
+    l1_weight: float = Field(100.0, ge=0.0, description="lambda of Eq. 3.")
+    gan_weight: float = Field(
+        1.0, ge=0.0, description="Weight of -log D(G(x)); 0 = plain regression."
+    )
+    label_smoothing: float = Field(
+        1.0, gt=0.0, le=1.0, description="Target for real labels (Nazeri: 0.9)."
+    )
     adv_warmup_epochs: float = Field(
         0.0,
         ge=0,
@@ -137,24 +164,28 @@ class LossConfig(_Strict):
 
 
 class OptimConfig(_Strict):
-    lr: float = Field(2e-4, description="Generator lr (paper prints 3e-3; see docs/design.md).")
-    d_lr_ratio: float = Field(1.0, description="Discriminator lr = lr * ratio (Nazeri: 0.1).")
-    beta1: float = Field(0.5, description="Adam beta1 (Nazeri: 0).")
-    beta2: float = Field(0.999, description="Adam beta2.")
-    g_steps_per_d: int = Field(1, description="Generator updates per discriminator update.")
+    lr: float = Field(
+        2e-4, gt=0.0, description="Generator lr (paper prints 3e-3; see docs/design.md)."
+    )
+    d_lr_ratio: float = Field(
+        1.0, ge=0.0, description="Discriminator lr = lr * ratio (Nazeri: 0.1)."
+    )
+    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (Nazeri: 0).")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
+    g_steps_per_d: int = Field(1, ge=1, description="Generator updates per discriminator update.")
     lr_decay: Literal["none", "linear", "cosine"] = Field(
         "linear", description="Decay to 0 over the second half of training (pix2pix style)."
     )
-    grad_clip: float | None = Field(None, description="Clip grad norm (None = off).")
+    grad_clip: float | None = Field(None, gt=0.0, description="Clip grad norm (None = off).")
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(30, description="Paper: 30.")
-    batch_size: int = Field(8, description="Per process. Paper: 8.")
-    max_steps_per_epoch: int | None = Field(None, description="Cap batches per epoch.")
-    seed: int = Field(0)
+    epochs: int = Field(30, ge=1, description="Paper: 30.")
+    batch_size: int = Field(8, ge=1, description="Per process. Paper: 8.")
+    max_steps_per_epoch: int | None = Field(None, ge=1, description="Cap batches per epoch.")
+    seed: int = Field(0, ge=0)
     deterministic: bool = Field(False, description="torch deterministic algorithms.")
-    device: str = Field("auto", description="auto, cpu, cuda, cuda:N.")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="auto, cpu, cuda, cuda:N.")
     amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision on CUDA.")
     channels_last: bool = Field(False, description="channels_last memory format on CUDA.")
     compile: bool = Field(False, description="torch.compile the generator.")
@@ -162,9 +193,9 @@ class TrainConfig(_Strict):
         "ciede2000", description="Validation score that picks the best epoch."
     )
     checkpoint_every_steps: int | None = Field(
-        None, description="Also write last.pt every N steps (resume mid-epoch)."
+        None, ge=1, description="Also write last.pt every N steps (resume mid-epoch)."
     )
-    threads: int | None = Field(None, description="torch CPU threads (None = torch default).")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (None = torch default).")
     ema_decay: float | None = Field(
         None,
         ge=0.0,

@@ -1,4 +1,5 @@
-"""The benchmark's figure: one row per test image, gray input | each method | ground truth."""
+"""The benchmark's figure: one row per test image, gray input | each method (its first
+seed's run) | ground truth."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rscolor.metrics.references import gray_reference
 from rscolor.utils.io import atomic_path
 
 if TYPE_CHECKING:
-    from rscolor.benchmark.runner import BenchmarkOptions, MethodRun
+    from rscolor.benchmark.runner import BenchmarkOptions, MethodRun, Runs
 
 
 def pick_figure_files(files: list[str], n: int) -> list[str]:
@@ -39,10 +40,18 @@ def pick_figure_files(files: list[str], n: int) -> list[str]:
     return picked
 
 
+def first_checkpoint(runs: list[MethodRun]) -> Path | None:
+    """best.pt of the method's first finished seed that has one (the figure shows one run)."""
+    for run in runs:
+        if run.record is not None and (run.run_dir / "best.pt").is_file():
+            return run.run_dir / "best.pt"
+    return None
+
+
 def write_figure(
     opts: BenchmarkOptions,
     suites: list[Suite],
-    runs: dict[str, MethodRun],
+    runs: Runs,
     test_files: list[str],
     eval_size: int | None,
 ) -> Path:
@@ -51,10 +60,9 @@ def write_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = [m for m in unique_methods(suites) if (runs[m.key].run_dir / "best.pt").is_file()]
-    colorizers = [
-        load_colorizer(runs[m.key].run_dir / "best.pt", opts.device or "auto") for m in methods
-    ]
+    checkpoints = {m.key: first_checkpoint(runs[m.key]) for m in unique_methods(suites)}
+    methods = [m for m in unique_methods(suites) if checkpoints[m.key] is not None]
+    colorizers = [load_colorizer(checkpoints[m.key], opts.device or "auto") for m in methods]
     files = pick_figure_files(test_files, opts.figure_images)
     titles = ["gray input", *(m.label for m in methods), "ground truth"]
     cols = len(titles)

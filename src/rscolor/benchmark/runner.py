@@ -5,12 +5,18 @@ An output folder OUT holds::
 
     suite.json          data, scale and budget overrides (a rerun must match them)
     split.json          the one train / test / val manifest every run is given
-    runs/<method>/      a Trainer run folder, plus done.json once finished and eval.json
+    runs/<method>/seed-<s>/  a Trainer run folder (train.seed = s), plus done.json once
+                        finished and eval.json (every test image's metrics)
     eval-references.json  the gray / mean_chroma rows on the same test images
-    table.md, table.csv, per_class.md, per_class.csv, figure.png
+    table.md, table.csv   mean and 95% interval over seeds of every metric
+    runs.csv              every run's own metrics (one row per method and seed)
+    comparisons.md/csv    paired differences and the verdict per step of the paper's tables
+    per_class.md, per_class.csv, figure.png, curves.png
 
-Rerunning the same command reuses finished runs (best.pt + done.json), resumes
-unfinished ones from their last.pt, and reuses evaluations of unchanged checkpoints.
+With ``seeds`` N every method is trained N times (seeds base .. base+N-1, base the config's
+train.seed), seed by seed, on the same split. Rerunning the same command reuses finished
+runs (best.pt + done.json), resumes unfinished ones from their last.pt, and reuses
+evaluations of unchanged checkpoints; a rerun with more seeds adds the missing ones.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,7 @@ from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
+from rscolor.metrics.image_metrics import image_metrics
 from rscolor.models.blocks import count_parameters
 from rscolor.training.trainer import Trainer, TrainingDiverged, evenly_spaced
 from rscolor.utils.io import atomic_write_text
@@ -83,6 +92,9 @@ class BenchmarkOptions:
     extra: dict[str, Any] | None = None  # deep-merged into every config (tests, experiments)
     figure_images: int = 6
     progress: bool = True
+    seeds: int = 1  # runs per method, seeds base .. base + seeds - 1
+    jobs: int = 1  # runs trained (and evaluated) at once, in worker processes (a GPU)
+    report_only: bool = False  # train nothing: table the finished runs
 
     def budget(self) -> dict[str, Any]:
         """What changes training, recorded in suite.json and in the table header."""
@@ -129,18 +141,90 @@ class MethodRun:
     cfg: ExperimentConfig
     run_dir: Path
     record: RunRecord | None = None
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.method.key} seed {self.seed}"
+
+
+Runs = dict[str, list[MethodRun]]  # method key -> its runs, one per seed
+
+
+def finished_runs(runs: list[MethodRun]) -> list[MethodRun]:
+    return [r for r in runs if r.record is not None]
+
+
+@dataclass
+class SuiteEvaluation:
+    """Every finished run and the two references scored on the same test images."""
+
+    files: list[str]
+    runs: dict[str, dict[int, EvalResult]]  # method -> seed -> rows[method], per_image
+    references: EvalResult
+
+    def seed_rows(self, key: str) -> dict[int, dict[str, float]]:
+        """seed -> the run's mean metrics (runs without a checkpoint left out)."""
+        return {s: r.rows[key] for s, r in self.runs.get(key, {}).items() if r.rows.get(key)}
+
+    def seed_values(self, key: str, metric: str) -> dict[int, float]:
+        return {s: row[metric] for s, row in self.seed_rows(key).items() if metric in row}
+
+    def image_values(self, key: str, metric: str, seeds: Iterable[int] | None = None) -> np.ndarray:
+        """The metric on every test image (in `files` order), averaged over the seeds."""
+        if key in self.references.rows:
+            records = {rec["file"]: rec[key] for rec in self.references.per_image}
+            return np.array([records[f][metric] for f in self.files], dtype=np.float64)
+        wanted = set(self.seed_rows(key)) if seeds is None else set(seeds)
+        per_seed = []
+        for seed, result in self.runs.get(key, {}).items():
+            if seed in wanted and result.rows.get(key):
+                records = {rec["file"]: rec[key] for rec in result.per_image}
+                per_seed.append([records[f][metric] for f in self.files])
+        if not per_seed:
+            return np.full(len(self.files), np.nan)
+        return np.asarray(per_seed, dtype=np.float64).mean(axis=0)
+
+    def merged(self) -> EvalResult:
+        """One EvalResult with each method's metrics averaged over its seeds (rows and
+        per image) next to the references: what the per-class breakdown reads."""
+        rows = dict(self.references.rows)
+        by_file: dict[str, dict[str, Any]] = {
+            rec["file"]: dict(rec) for rec in self.references.per_image
+        }
+        for key in self.runs:
+            seed_rows = list(self.seed_rows(key).values())
+            rows[key] = mean_of_dicts(seed_rows) if seed_rows else {}
+            per_file: dict[str, list[dict[str, float]]] = {}
+            for seed in self.seed_rows(key):
+                for rec in self.runs[key][seed].per_image:
+                    per_file.setdefault(rec["file"], []).append(rec[key])
+            for f, recs in per_file.items():
+                by_file.setdefault(f, {"file": f})[key] = mean_of_dicts(recs)
+        per_image = [by_file[f] for f in self.files if "class" in by_file.get(f, {})]
+        return EvalResult(rows, per_image)
+
+
+def mean_of_dicts(dicts: list[dict[str, float]]) -> dict[str, float]:
+    """Key-wise mean of the numeric values (an `images` count is kept, not averaged)."""
+    keys = [k for k, v in dicts[0].items() if isinstance(v, (int, float))]
+    out = {k: float(np.mean([d[k] for d in dicts if k in d])) for k in keys}
+    if "images" in dicts[0]:
+        out["images"] = dicts[0]["images"]
+    return out
 
 
 @dataclass
 class BenchmarkResult:
     out: Path
     suites: list[Suite]
-    runs: dict[str, MethodRun]
+    runs: Runs
     split: Split
     test_files: list[str]
-    evaluation: EvalResult
+    evaluation: EvalResult  # rows averaged over seeds
     written: list[Path]
-    trained: list[str]  # methods trained (or resumed) by this invocation
+    trained: list[str]  # runs trained (or resumed) by this invocation: "<method> seed <s>"
+    seeds: SuiteEvaluation | None = None
 
 
 # ----------------------------------------------------------------- helpers
@@ -248,15 +332,22 @@ def check_out_folder(opts: BenchmarkOptions, requested: list[Suite]) -> list[str
 
 def load_method_configs(
     opts: BenchmarkOptions, methods: list[Method], configs_dir: Path
-) -> dict[str, ExperimentConfig]:
+) -> dict[str, dict[int, ExperimentConfig]]:
+    """method -> seed -> config: the method's config with the overrides and, per seed,
+    train.seed = base + i (base: the config's own train.seed)."""
     overrides = opts.config_overrides()
-    cfgs: dict[str, ExperimentConfig] = {}
+    cfgs: dict[str, dict[int, ExperimentConfig]] = {}
     for method in methods:
         path = method.config_path(configs_dir, opts.scale)
         if not path.is_file():
             raise UserError(f"missing config for {method.key} at scale {opts.scale}: {path}")
-        cfgs[method.key] = load_config(path, overrides)
-    check_shared_budget(cfgs)
+        base = load_config(path, overrides)
+        cfgs[method.key] = {base.train.seed: base}
+        for seed in range(base.train.seed + 1, base.train.seed + opts.seeds):
+            cfgs[method.key][seed] = load_config(
+                path, deep_merge(overrides, {"train": {"seed": seed}})
+            )
+    check_shared_budget({k: next(iter(c.values())) for k, c in cfgs.items()})
     return cfgs
 
 
@@ -330,18 +421,22 @@ def check_unfinished(run: MethodRun, split_path: Path) -> None:
 
 
 def train_run(
-    run: MethodRun, opts: BenchmarkOptions, split_path: Path, log: Callable[[str], None]
+    run: MethodRun,
+    opts: BenchmarkOptions,
+    split_path: Path,
+    log: Callable[[str], None] | None = None,
 ) -> RunRecord:
+    log = log or print
     check_unfinished(run, split_path)
     resuming = (run.run_dir / "last.pt").is_file()
-    log(f"[{run.method.key}] {'resuming' if resuming else 'training'} in {run.run_dir}")
+    log(f"[{run.name}] {'resuming' if resuming else 'training'} in {run.run_dir}")
     trainer = Trainer(run.cfg, run.run_dir, opts.data, split_path, progress=opts.progress)
     status, message = "done", ""
     try:
         trainer.fit(resume=True)
     except TrainingDiverged as exc:
         status, message = "diverged", str(exc)
-        log(f"[{run.method.key}] diverged: {exc}")
+        log(f"[{run.name}] diverged: {exc}")
     record = RunRecord(
         status=status,
         seconds=float(sum(row.get("seconds", 0.0) for row in trainer.history)),
@@ -380,15 +475,37 @@ def cached_eval(
     return result
 
 
+def metric_names() -> list[str]:
+    """The per-image metrics scored now: part of every evaluation's cache key, so a stored
+    evaluation without a metric added since (false_color, say) is recomputed."""
+    dummy = np.full((8, 8, 3), 0.5, dtype=np.float32)
+    return sorted(image_metrics(dummy, dummy))
+
+
+def run_eval_key(run: MethodRun, files: list[str]) -> dict[str, Any]:
+    return {
+        "files": files_digest(files),
+        "checkpoint": checkpoint_stamp(run.run_dir / "best.pt"),
+        "eval_size": run.cfg.data.eval_size,
+        "metrics": metric_names(),
+    }
+
+
+def stored_eval(run: MethodRun, files: list[str]) -> EvalResult | None:
+    """The run's eval.json if it is for these files and this checkpoint, else None."""
+    if not (run.run_dir / "best.pt").is_file():
+        return EvalResult({run.method.key: {}}, [])
+    old = read_json(run.run_dir / "eval.json")
+    if old is not None and old.get("key") == run_eval_key(run, files):
+        return EvalResult(old["rows"], old["per_image"])
+    return None
+
+
 def evaluate_run(run: MethodRun, opts: BenchmarkOptions, files: list[str]) -> EvalResult:
     best = run.run_dir / "best.pt"
     if not best.is_file():
         return EvalResult({run.method.key: {}}, [])
-    key = {
-        "files": files_digest(files),
-        "checkpoint": checkpoint_stamp(best),
-        "eval_size": run.cfg.data.eval_size,
-    }
+    key = run_eval_key(run, files)
 
     def compute() -> EvalResult:
         colorizer = load_colorizer(best, opts.device or "auto")
@@ -405,45 +522,56 @@ def evaluate_run(run: MethodRun, opts: BenchmarkOptions, files: list[str]) -> Ev
     return cached_eval(run.run_dir / "eval.json", key, compute)
 
 
-def suite_mean_ab(runs: dict[str, MethodRun]) -> tuple[float, float]:
+def suite_mean_ab(runs: list[MethodRun]) -> tuple[float, float]:
     """The training split's mean (a, b), as the runs measured it (all share the split)."""
-    for run in runs.values():
+    for run in runs:
         if run.record is not None and run.record.mean_ab:
             return float(run.record.mean_ab[0]), float(run.record.mean_ab[1])
     raise UserError("no finished run to take the training split's mean chroma from")
 
 
 def evaluate_all(
-    runs: dict[str, MethodRun], opts: BenchmarkOptions, files: list[str], eval_size: int | None
-) -> EvalResult:
-    """Every method and the two references on the same files, merged into one EvalResult
-    whose rows are named by method key (plus gray and mean_chroma)."""
-    parts = [evaluate_run(run, opts, files) for run in runs.values()]
-    mean_ab = suite_mean_ab(runs)
-    ref_key = {"files": files_digest(files), "mean_ab": list(mean_ab), "eval_size": eval_size}
-    parts.append(
-        cached_eval(
-            opts.out / "eval-references.json",
-            ref_key,
-            lambda: evaluate_images(
-                {},
-                opts.data,
-                files,
-                mean_ab=mean_ab,
-                eval_size=eval_size,
-                progress=opts.progress,
-                desc="evaluate references",
-            ),
-        )
+    runs: Runs, opts: BenchmarkOptions, files: list[str], eval_size: int | None
+) -> SuiteEvaluation:
+    """Every finished run and the two references on the same files."""
+    done = [run for key in runs for run in finished_runs(runs[key])]
+    stored = [stored_eval(run, files) for run in done]
+    todo = [run for run, result in zip(done, stored, strict=True) if result is None]
+    fresh = iter(parallel_map(evaluate_run, [(run, opts, files) for run in todo], opts.jobs))
+    by_method: dict[str, dict[int, EvalResult]] = {}
+    for run, result in zip(done, stored, strict=True):
+        by_method.setdefault(run.method.key, {})[run.seed] = result or next(fresh)
+    mean_ab = suite_mean_ab(done)
+    ref_key = {"files": files_digest(files), "mean_ab": list(mean_ab), "eval_size": eval_size,
+               "metrics": metric_names()}  # fmt: skip
+    references = cached_eval(
+        opts.out / "eval-references.json",
+        ref_key,
+        lambda: evaluate_images(
+            {},
+            opts.data,
+            files,
+            mean_ab=mean_ab,
+            eval_size=eval_size,
+            progress=opts.progress,
+            desc="evaluate references",
+        ),
     )
-    rows: dict[str, dict[str, float]] = {}
-    by_file: dict[str, dict[str, Any]] = {f: {"file": f} for f in files}
-    for part in parts:
-        rows.update(part.rows)
-        for rec in part.per_image:
-            by_file[rec["file"]].update(rec)
-    per_image = [rec for rec in by_file.values() if "class" in rec]
-    return EvalResult(rows, per_image)
+    return SuiteEvaluation(files, by_method, references)
+
+
+def parallel_map(fn: Callable[..., Any], calls: list[tuple[Any, ...]], jobs: int) -> list[Any]:
+    """fn(*args) for each args, in order: in this process, or with jobs > 1 in that many
+    fresh worker processes (spawned: CUDA cannot be forked)."""
+    if jobs <= 1 or len(calls) <= 1:
+        return [fn(*args) for args in calls]
+    context = multiprocessing.get_context("spawn")
+    # Workers are reused run after run (a Trainer frees its memory when it is done);
+    # max_tasks_per_child=1 would start each run fresh but can deadlock (CPython gh-115634).
+    workers = min(jobs, len(calls))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(fn, *args) for args in calls]
+        return [f.result() for f in futures]
 
 
 # --------------------------------------------------------------- the suite
@@ -452,35 +580,56 @@ def check_options(opts: BenchmarkOptions) -> None:
         raise UserError(f"unknown scale {opts.scale!r}: use {', '.join(SCALES)}")
     if not opts.data.is_dir():
         raise UserError(f"data folder not found: {opts.data}")
-    for name in ("epochs", "max_train_images", "max_steps_per_epoch", "max_test_images"):
+    names = (
+        "epochs",
+        "max_train_images",
+        "max_steps_per_epoch",
+        "max_test_images",
+        "seeds",
+        "jobs",
+    )
+    for name in names:
         value = getattr(opts, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
 
 
+def seed_major(runs: Runs) -> list[MethodRun]:
+    """Every run, seed by seed: a suite stopped part-way has whole seeds to compare."""
+    seeds = sorted({run.seed for rs in runs.values() for run in rs})
+    return [run for seed in seeds for rs in runs.values() for run in rs if run.seed == seed]
+
+
 def train_or_reuse(
-    runs: dict[str, MethodRun],
+    runs: Runs,
     to_train: set[str],
     opts: BenchmarkOptions,
     log: Callable[[str], None],
 ) -> list[str]:
     """Fill each run's record: reuse finished runs, train (or resume) those of the
-    requested suites; returns the keys trained by this call."""
-    trained = []
-    split_path = opts.out / "split.json"
-    for key, run in runs.items():
+    requested suites, seed by seed; returns the names of the runs trained by this call."""
+    pending = []
+    for run in seed_major(runs):
         run.record = finished_record(run)
         if run.record is not None:
-            log(f"[{key}] finished run reused: {run.run_dir}")
-        elif key in to_train:
+            log(f"[{run.name}] finished run reused: {run.run_dir}")
+        elif run.method.key in to_train and not opts.report_only:
+            pending.append(run)
+    split_path = opts.out / "split.json"
+    if opts.jobs <= 1:  # in this process: a run's record is kept as soon as it is done
+        for run in pending:
             run.record = train_run(run, opts, split_path, log)
-            trained.append(key)
-    return trained
+    else:
+        calls = [(run, opts, split_path, None) for run in pending]
+        for run, record in zip(pending, parallel_map(train_run, calls, opts.jobs), strict=True):
+            run.record = record
+    return [run.name for run in pending]
 
 
 def run_suite(opts: BenchmarkOptions) -> BenchmarkResult:
+    from rscolor.benchmark.curves import write_curves
     from rscolor.benchmark.figure import write_figure
-    from rscolor.benchmark.report import write_per_class, write_tables
+    from rscolor.benchmark.report import write_comparisons, write_per_class, write_tables
 
     check_options(opts)
     requested = suites_for(opts.suite)
@@ -489,24 +638,41 @@ def run_suite(opts: BenchmarkOptions) -> BenchmarkResult:
     log = print if opts.progress else (lambda _msg: None)
     opts.out.mkdir(parents=True, exist_ok=True)
     with SuiteLock(opts.out):
-        atomic_write_text(
-            opts.out / "suite.json",
-            json.dumps({**suite_settings(opts), "suites": [s.name for s in covered]}, indent=1),
-        )
         methods = unique_methods(covered)
         cfgs = load_method_configs(opts, methods, configs_dir)
-        first = cfgs[methods[0].key]
+        seeds = list(cfgs[methods[0].key])
+        atomic_write_text(
+            opts.out / "suite.json",
+            json.dumps(
+                {**suite_settings(opts), "suites": [s.name for s in covered], "seeds": seeds},
+                indent=1,
+            ),
+        )
+        first = cfgs[methods[0].key][seeds[0]]
         split = make_suite_split(opts, first)
-        runs = {m.key: MethodRun(m, cfgs[m.key], opts.out / "runs" / m.key) for m in methods}
+        runs: Runs = {
+            m.key: [
+                MethodRun(m, cfg, opts.out / "runs" / m.key / f"seed-{seed}", seed=seed)
+                for seed, cfg in cfgs[m.key].items()
+            ]
+            for m in methods
+        }
         trained = train_or_reuse(runs, {m.key for m in unique_methods(requested)}, opts, log)
-        unfinished = [k for k, r in runs.items() if r.record is None]
+        unfinished = [k for k, rs in runs.items() if not finished_runs(rs)]
         if unfinished:  # an earlier suite of this folder is not finished: table the others
             log(f"not finished (rerun their suite to train them): {', '.join(unfinished)}")
             covered = [s for s in covered if not any(m.key in unfinished for m in s.methods)]
             runs = {m.key: runs[m.key] for m in unique_methods(covered)}
+        if not covered:
+            raise UserError(f"no method of {opts.out} has a finished run to table yet")
         test_files = evenly_spaced(split.test, opts.max_test_images)
-        evaluation = evaluate_all(runs, opts, test_files, first.data.eval_size)
-        written = write_tables(opts, covered, runs, split, test_files, evaluation)
+        by_seed = evaluate_all(runs, opts, test_files, first.data.eval_size)
+        evaluation = by_seed.merged()
+        written = write_tables(opts, covered, runs, split, test_files, by_seed)
+        written += write_comparisons(opts, covered, runs, by_seed)
         written += write_per_class(opts.out, covered, runs, evaluation)
         written.append(write_figure(opts, covered, runs, test_files, first.data.eval_size))
-    return BenchmarkResult(opts.out, covered, runs, split, test_files, evaluation, written, trained)
+        written.append(write_curves(opts.out, covered, runs))
+    return BenchmarkResult(
+        opts.out, covered, runs, split, test_files, evaluation, written, trained, by_seed
+    )

@@ -21,6 +21,9 @@ def run_benchmark(
     configs: Path | None = None,
     progress: bool = True,
     overrides: list[str] | None = None,
+    seeds: int = 1,
+    jobs: int = 1,
+    report_only: bool = False,
 ) -> None:
     result = run_suite(
         BenchmarkOptions(
@@ -36,13 +39,17 @@ def run_benchmark(
             configs_dir=configs,
             progress=progress,
             extra=parse_overrides(overrides) or None,
+            seeds=seeds,
+            jobs=jobs,
+            report_only=report_only,
         )
     )
-    reused = [k for k in result.runs if k not in result.trained]
+    tabled = [r for rs in result.runs.values() for r in rs if r.record is not None]
+    reused = [r.name for r in tabled if r.name not in result.trained]
     trained = ", ".join(result.trained) or "none"
     print(
-        f"{len(result.runs)} methods on {len(result.test_files)} test images "
-        f"(trained now: {trained}; reused: {', '.join(reused) or 'none'})"
+        f"{len(result.runs)} methods, {len(tabled)} runs on {len(result.test_files)} test "
+        f"images (trained now: {trained}; reused: {', '.join(reused) or 'none'})"
     )
     print((result.out / "table.md").read_text())
     for path in result.written:

@@ -3,6 +3,7 @@ out, relative paths kept."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -10,6 +11,7 @@ from tqdm import tqdm
 
 from rscolor.errors import UserError
 from rscolor.inference.batch import colorize_file, plan_outputs
+from rscolor.inference.colorizer import Colorizer
 from rscolor.inference.onnx_backend import load_backend
 from rscolor.inference.scene import RasterOptions, SceneOptions, SceneReport
 
@@ -27,10 +29,11 @@ def parse_pair(text: str | None, option: str) -> tuple[float, float] | None:
 
 
 def describe(dst: Path, report: SceneReport) -> str:
+    cog = f" + COG {report.cog_seconds:.1f} s" if report.output_format == "cog" else ""
     return (
         f"{dst}: {report.width}x{report.height} px, working scale {report.scale:g} "
         f"({report.scale_source}), {report.tiles} tile(s) of {report.tile} px "
-        f"(overlap {report.overlap}), {report.seconds:.1f} s"
+        f"(overlap {report.overlap}), {report.seconds:.1f} s{cog}"
     )
 
 
@@ -45,20 +48,53 @@ def run_colorize(
     raster_options: RasterOptions | None = None,
     threads: int | None = None,
     saturation: float | None = None,
+    skip_existing: bool = False,
 ) -> None:
+    """Colorize every planned file. One bad file does not stop a folder run: the others
+    are written, the failures listed, and the exit is non-zero (rerun with
+    --skip-existing to do only what is missing)."""
     options = options or SceneOptions()
     raster_options = raster_options or RasterOptions()
     if threads is not None:
         if threads < 1:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(threads)
-    jobs = plan_outputs(inputs, out_dir, force, raster_options.band)
+    jobs = plan_outputs(inputs, out_dir, force, raster_options.band, skip_existing)
     if not jobs:
+        if skip_existing:
+            print(f"nothing to do: every output exists in {out_dir}")
+            return
         raise UserError("no images found in the given inputs")
     colorizer = load_backend(checkpoint, backend, device, threads)
     colorizer.set_saturation(saturation)
-    for src, dst in tqdm(jobs, desc="colorize", disable=len(jobs) < 2):
-        report = colorize_file(colorizer, src, dst, options, raster_options, threads)
+    failed = _colorize_all(colorizer, jobs, options, raster_options, threads)
+    print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
+    if failed:
+        raise UserError(
+            f"{len(failed)} of {len(jobs)} image(s) failed (listed above); fix them and "
+            "rerun with --skip-existing to do only those"
+        )
+
+
+def _colorize_all(
+    colorizer: Colorizer,
+    jobs: list[tuple[Path, Path]],
+    options: SceneOptions,
+    raster_options: RasterOptions,
+    threads: int | None,
+) -> list[Path]:
+    """Run the jobs; return the sources that failed (a single job's error is raised)."""
+    failed: list[Path] = []
+    bar = tqdm(jobs, desc="colorize", disable=len(jobs) < 2 or not options.progress)
+    for src, dst in bar:
+        try:
+            report = colorize_file(colorizer, src, dst, options, raster_options, threads)
+        except UserError as exc:
+            if len(jobs) == 1:
+                raise
+            failed.append(src)
+            tqdm.write(f"rscolor: failed: {exc}", file=sys.stderr)
+            continue
         if report is not None:
             tqdm.write(describe(dst, report))
-    print(f"wrote {len(jobs)} image(s) to {out_dir}")
+    return failed

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rscolor.data.split import Split, make_split
+from rscolor.config import DataConfig
+from rscolor.data.split import Split, make_split, relative_images
 from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer, shipped_model_path
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
 from rscolor.metrics.image_metrics import METRIC_KEYS
-from rscolor.utils.io import atomic_write_text
+from rscolor.utils.io import atomic_write_text, check_output, resolved
 from rscolor.utils.sampling import evenly_spaced
 
 
@@ -21,9 +22,17 @@ def split_for(checkpoint: Path, data: Path, ratios: tuple[int, int, int], seed: 
     manifest = checkpoint.parent / "split.json"
     if manifest.is_file():
         split = Split.load(manifest)
-        if split.train and all((data / f).is_file() for f in split.files("all")[:50]):
+        if split.train and split.describes(data):
             return split
     return make_split(data, ratios, seed)
+
+
+def files_for(split: str, checkpoint: Path, data: Path, cfg_data: DataConfig) -> list[str]:
+    """The images a --split names: ``all`` is every image under `data` (whatever a
+    manifest beside the checkpoint lists), the others come from the run's split."""
+    if split == "all":
+        return relative_images(data)
+    return split_for(checkpoint, data, cfg_data.split_ratios, cfg_data.split_seed).files(split)
 
 
 def format_table(rows: dict[str, dict[str, float]]) -> str:
@@ -69,14 +78,15 @@ def run_evaluate(
     scale: float | None = None,
     saturation: float | None = None,
 ) -> None:
-    if out is not None and out.exists() and not force:
-        raise UserError(f"{out} exists (use --force to overwrite)")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit {limit}: expected at least 1 image")
+    ckpt_path = checkpoint or shipped_model_path()
+    if out is not None:
+        check_output(out, force, resolved([ckpt_path]))
     colorizer = load_colorizer(checkpoint, device)
     colorizer.set_saturation(saturation)
-    ckpt_path = checkpoint or shipped_model_path()
     cfg = colorizer.cfg
-    the_split = split_for(ckpt_path, data, cfg.data.split_ratios, cfg.data.split_seed)
-    files = evenly_spaced(the_split.files(split), limit)
+    files = evenly_spaced(files_for(split, ckpt_path, data, cfg.data), limit)
     if not files:
         raise UserError(f"no images in the {split} split of {data}")
     mean_ab = tuple(colorizer.meta.get("mean_ab", (0.0, 0.0)))

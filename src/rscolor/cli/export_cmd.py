@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rscolor.errors import UserError
-from rscolor.inference.colorizer import load_colorizer
+from rscolor.inference.colorizer import load_colorizer, shipped_model_path
 from rscolor.inference.onnx_backend import OPSET, TOLERANCE, export_onnx
 from rscolor.training.checkpoint import inference_payload, save_checkpoint
+from rscolor.utils.io import check_output, resolved
 
 FORMATS = ("onnx", "torch-fp16")
 
@@ -24,8 +25,7 @@ def run_export(
 ) -> None:
     if format not in FORMATS:
         raise UserError(f"unknown export format {format!r}: {', '.join(FORMATS)}")
-    if out.exists() and not force:
-        raise UserError(f"{out} exists (use --force to overwrite)")
+    check_output(out, force, resolved([checkpoint or shipped_model_path()]))
     colorizer = load_colorizer(checkpoint, "cpu")
     colorizer.set_saturation(saturation)  # both recorded in the exported model's metadata
     colorizer.set_max_chroma(max_chroma)

@@ -6,6 +6,7 @@ stderr and exit status 2; no traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -111,7 +112,12 @@ def colorize(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Model (best.pt); default: the shipped model.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite existing outputs (never the inputs).")
+    ] = False,
+    skip_existing: Annotated[
+        bool, typer.Option(help="Leave inputs whose output exists: resume a folder run.")
+    ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (torch backend).")] = "auto",
     backend: Annotated[
         str, typer.Option(help="torch, onnx (ONNX Runtime, CPU), or auto (onnx for .onnx files).")
@@ -146,12 +152,21 @@ def colorize(
     value_range: Annotated[
         str | None, typer.Option(help="LOW,HIGH input values mapped to black and white.")
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     saturation: SaturationOption = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Raster outputs: cog (Cloud-Optimized GeoTIFF: tiles, overviews, mask) or "
+            "gtiff (tiled GeoTIFF without overviews).",
+        ),
+    ] = "cog",
 ) -> None:
     """Colorize images. Colour inputs are first reduced to their luminance; outputs keep
     the input's luminance and relative path. Pictures give PNGs; rasters (GeoTIFF, 16-bit,
-    float, --band) give tiled RGB GeoTIFFs with the input's CRS, transform and nodata."""
+    float, --band) give RGB Cloud-Optimized GeoTIFFs with the input's CRS, transform and
+    nodata (and a mask band for nodata)."""
     from rscolor.cli.colorize_cmd import parse_pair, run_colorize
     from rscolor.inference.scene import RasterOptions, SceneOptions, parse_scale
 
@@ -168,6 +183,7 @@ def colorize(
         stretch=stretch,
         percentiles=parse_pair(percentiles, "--percentiles"),  # type: ignore[arg-type]
         value_range=parse_pair(value_range, "--value-range"),
+        output_format=output_format,
     )
     run_colorize(
         inputs,
@@ -180,6 +196,7 @@ def colorize(
         raster_options,
         threads,
         saturation,
+        skip_existing,
     )
 
 
@@ -241,16 +258,49 @@ def benchmark(
             help="Override a config field of every method, e.g. --set data.val_max_images=50.",
         ),
     ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Train every method N times (train.seed base..base+N-1); the tables give "
+            "the mean and 95% interval over seeds. Rerun with a larger N to add seeds."
+        ),
+    ] = 1,
+    jobs: Annotated[
+        int, typer.Option(help="Train and evaluate N runs at once in worker processes (GPU).")
+    ] = 1,
+    report_only: Annotated[
+        bool, typer.Option(help="Train nothing: table the runs that are finished.")
+    ] = False,
 ) -> None:
     """Train every method of a suite on one split, evaluate all, write table.md/csv,
-    per_class.md/csv and figure.png. Resumable: finished runs are reused, a killed suite
-    continues; the budget overrides apply to every method and are recorded in the table."""
+    runs.csv, comparisons.md/csv, per_class.md/csv, figure.png and curves.png. Resumable:
+    finished runs are reused, a killed suite continues; the budget overrides apply to every
+    method and are recorded in the table."""
     from rscolor.cli.benchmark_cmd import run_benchmark
 
     run_benchmark(
         data, out, suite, scale, epochs, max_train_images, max_test_images,
         max_steps_per_epoch, device, configs, progress=not quiet, overrides=set_,
+        seeds=seeds, jobs=jobs, report_only=report_only,
     )  # fmt: skip
+
+
+@app.command()
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="A model file (.pt or .onnx); default: the shipped model."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON.")] = False,
+) -> None:
+    """What a model holds: method, size, training data, the pixel size (gsd) and scene size
+    it was trained at, calibration, and the default tile size and overlap."""
+    import json
+
+    from rscolor.inference.model_info import format_info, read_model_info
+
+    facts = read_model_info(model)
+    print(json.dumps(facts.to_dict(), indent=2) if as_json else format_info(facts))
 
 
 from rscolor.cli.study_cmd import study_app  # noqa: E402
@@ -258,24 +308,61 @@ from rscolor.cli.study_cmd import study_app  # noqa: E402
 app.add_typer(study_app, name="study", help="A human perception study (the paper's AMT protocol).")
 
 
+def _click_kind(exc: BaseException) -> str | None:
+    """'usage' / 'abort' for click's exceptions, from whichever click raised them.
+
+    Matched by class name along the MRO, not by identity: typer 0.29+ raises from its
+    bundled copy (``typer._click``), older typer from the separately installed click.
+    """
+    names = {(cls.__name__, cls.__module__.rsplit(".", 1)[-1]) for cls in type(exc).__mro__}
+    if ("ClickException", "exceptions") in names:
+        return "usage"
+    if ("Abort", "exceptions") in names:
+        return "abort"
+    return None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every temporary file is removed on the way out."""
+
+
+_SIGNALS: list[int] = []  # typer/click may turn the interrupt into an exit code: remember it
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _SIGNALS.append(signum)
+    raise Terminated
+
+
+def _exit_interrupted() -> None:
+    if _SIGNALS:
+        typer.echo("rscolor: terminated", err=True)
+        sys.exit(143)
+    typer.echo("rscolor: interrupted", err=True)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """The console script: one-line errors, exit 2 for user mistakes, no tracebacks."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)  # `kill` cleans up as Ctrl-C does
     try:
         code = app(args=argv, standalone_mode=False)
     except UserError as exc:
         typer.echo(f"rscolor: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.echo("rscolor: interrupted", err=True)
-        sys.exit(130)
+        _exit_interrupted()
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+        kind = _click_kind(exc)
+        if kind == "usage":
+            exc.show()  # type: ignore[attr-defined]  # usage text, then "Error: ..."
+            sys.exit(getattr(exc, "exit_code", 2))
+        if kind == "abort":  # click turns Ctrl-C (and so SIGTERM) into Abort
+            _exit_interrupted()
         raise
+    if _SIGNALS:
+        _exit_interrupted()
     if isinstance(code, int) and code != 0:  # typer returns Exit codes (130 on Ctrl-C)
         if code == 130:
             typer.echo("rscolor: interrupted (a training run continues with --resume)", err=True)

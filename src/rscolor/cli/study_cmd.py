@@ -57,6 +57,14 @@ def serve(
     behind_proxy: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-* from one reverse proxy (HTTPS, online).")
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another name raters reach the server by (the Host header is checked "
+            "against the bound address; behind a proxy, give its public name). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the rating pages. Creates the study in --db on first use; run it again (with or
     without --runs) to continue after a stop: nothing is lost."""
@@ -72,7 +80,8 @@ def serve(
         raise UserError("--port must be from 0 to 65535")
     specs = tuple(runs or []) + tuple(more_runs or [])
     print(open_study(db, StudyOptions(specs, images, seed, gray)))
-    server = make_study_server(create_app(db, behind_proxy), host, port)
+    app = create_app(db, behind_proxy)
+    server = make_study_server(app, host, port, extra_hosts=tuple(allowed_host or ()))
     if host not in LOCAL_HOSTS:
         print(f"warning: listening on {host}: anyone who can reach this machine can rate")
     print(

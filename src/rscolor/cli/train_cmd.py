@@ -42,6 +42,6 @@ def run_train(
     if trainer.dist.is_main:
         print(
             f"done: {summary.epochs} epochs in {summary.seconds / 60:.1f} min; best epoch "
-            f"{summary.best_epoch} ({trainer.cfg.train.select_metric} {summary.best_score:.4g}); "
+            f"{summary.best_epoch} ({trainer.selected_by} {summary.best_score:.4g}); "
             f"model: {run_dir / 'best.pt'}"
         )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rscolor.errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+# Pictures are decoded whole: 8192 x 8192 px (768 MB as float RGB) at most. Larger images
+# take the windowed raster path (a tiled GeoTIFF); Pillow's own bomb check is far higher.
+MAX_PICTURE_PIXELS = 8192 * 8192
 
 
 def is_image_path(path: Path) -> bool:
@@ -32,17 +36,49 @@ def find_images(root: str | Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
+def check_picture_size(path: Path, img: Image.Image) -> None:
+    """Refuse, from the header alone, a picture too large to decode whole (a header can claim
+    100000 x 100000 px with no data behind it)."""
+    width, height = img.size
+    if width * height > MAX_PICTURE_PIXELS:
+        raise UserError(
+            f"{path} is {width}x{height} px, over the {MAX_PICTURE_PIXELS / 1e6:.0f} Mpx limit "
+            "for pictures read whole: convert it to a tiled GeoTIFF (e.g. gdal_translate -co "
+            "TILED=YES) to colorize it in windows"
+        )
+
+
+def open_picture(path: Path) -> Image.Image:
+    """Image.open with the pixel limit; decoding errors are UserErrors."""
+    try:
+        with warnings.catch_warnings():  # the size check below says it in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except Image.DecompressionBombError:
+        raise UserError(f"{path}: the header claims an image too large to decode") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+    try:
+        check_picture_size(path, img)
+    except UserError:
+        img.close()
+        raise
+    return img
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """Decode an image as float32 in [0, 1]: HxW (gray) or HxWx3 (colour)."""
+    """Decode an image as float32 in [0, 1]: HxW (gray) or HxWx3 (colour), turned upright
+    by its EXIF orientation (phone JPEGs are stored sideways with a rotation tag)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"file not found: {path}")
-    try:
-        with Image.open(path) as img:
+    with open_picture(path) as img:
+        try:
             img.load()
-            return _to_float(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+            upright = ImageOps.exif_transpose(img)
+            return _to_float(upright)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
 
 
 def _to_float(img: Image.Image) -> np.ndarray:
@@ -64,6 +100,19 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, -1)
     return arr
+
+
+def check_png(path: str | Path, width: int, height: int) -> None:
+    """Decode a written PNG in full: a truncated or wrong-sized file is a UserError
+    (worded to follow "the written file")."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            size = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"does not read back ({exc})") from None
+    if size != (width, height):
+        raise UserError(f"is {size[0]}x{size[1]} px, expected {width}x{height}")
 
 
 def write_png(path: str | Path, rgb: np.ndarray) -> None:

@@ -3,10 +3,15 @@
 Every method compared on a data set reads the same manifest, so all are trained and
 scored on the same images. The split shuffles each class folder with a fixed seed and cuts
 it by the ratios (paper: 3:1:1), so adding a class does not move another class's images.
+
+A manifest records the data it was made from (how many images, and a digest of their
+relative paths): one that no longer describes the data folder is remade where nothing
+depends on it yet, and refused where something does (see `load_or_make_split`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -27,6 +32,8 @@ class Split:
     val: list[str] = field(default_factory=list)
     ratios: tuple[int, int, int] = (3, 1, 1)
     seed: int = 0
+    data_images: int | None = None  # the data it was made from (None: an older manifest)
+    data_digest: str | None = None
 
     def files(self, name: str) -> list[str]:
         if name == "all":
@@ -34,6 +41,13 @@ class Split:
         if name not in SPLITS:
             raise UserError(f"unknown split {name!r}: use train, test, val or all")
         return list(getattr(self, name))
+
+    def describes(self, root: str | Path) -> bool:
+        """Whether this split was made from the images now under `root` (older manifests,
+        without a record: whether every image they list is there)."""
+        if self.data_digest is None:
+            return all((Path(root) / f).is_file() for f in self.files("all"))
+        return data_fingerprint(relative_images(root)) == (self.data_images, self.data_digest)
 
     def classes(self) -> list[str]:
         return sorted({class_of(f) for f in self.train + self.test + self.val})
@@ -44,6 +58,7 @@ class Split:
             "ratios": list(self.ratios),
             "seed": self.seed,
             "counts": {s: len(getattr(self, s)) for s in SPLITS},
+            "data": {"images": self.data_images, "sha256": self.data_digest},
             **{s: getattr(self, s) for s in SPLITS},
         }
         return json.dumps(body, indent=1)
@@ -62,6 +77,8 @@ class Split:
                 val=raw["val"],
                 ratios=tuple(raw["ratios"]),
                 seed=raw["seed"],
+                data_images=(raw.get("data") or {}).get("images"),
+                data_digest=(raw.get("data") or {}).get("sha256"),
             )
         except (OSError, ValueError, KeyError) as exc:
             raise UserError(f"cannot read split manifest {path}: {exc}") from None
@@ -84,16 +101,28 @@ def cut_counts(n: int, ratios: tuple[int, int, int]) -> tuple[int, int, int]:
     return counts[0], counts[1], counts[2]
 
 
+def relative_images(root: str | Path) -> list[str]:
+    """Every image under `root`, as sorted POSIX paths relative to it."""
+    root = Path(root)
+    return sorted(p.relative_to(root).as_posix() for p in find_images(root))
+
+
+def data_fingerprint(files: list[str]) -> tuple[int, str]:
+    """(count, sha256 of the sorted relative paths): which images a split was made from."""
+    digest = hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()
+    return len(files), digest
+
+
 def make_split(root: str | Path, ratios: tuple[int, int, int] = (3, 1, 1), seed: int = 0) -> Split:
     root = Path(root)
-    images = find_images(root)
+    images = relative_images(root)
     if not images:
         raise UserError(f"no images (jpg, png, tif) found under {root}")
     by_class: dict[str, list[str]] = {}
-    for path in images:
-        rel = path.relative_to(root).as_posix()
+    for rel in images:
         by_class.setdefault(class_of(rel), []).append(rel)
-    split = Split(root=str(root), ratios=ratios, seed=seed)
+    count, digest = data_fingerprint(images)
+    split = Split(root=str(root), ratios=ratios, seed=seed, data_images=count, data_digest=digest)
     for name in sorted(by_class):
         files = sorted(by_class[name])
         random.Random(f"{seed}:{name}").shuffle(files)
@@ -105,12 +134,25 @@ def make_split(root: str | Path, ratios: tuple[int, int, int] = (3, 1, 1), seed:
 
 
 def load_or_make_split(
-    root: str | Path, manifest: str | Path, ratios: tuple[int, int, int], seed: int
+    root: str | Path,
+    manifest: str | Path,
+    ratios: tuple[int, int, int],
+    seed: int,
+    remake: bool = False,
 ) -> Split:
-    """Reuse `manifest` if it exists (same images), else make the split and write it."""
+    """Reuse `manifest` if it exists and was made from the images under `root`; else make
+    the split and write it. A manifest made from other data is remade when `remake` (no
+    run depends on it yet), else refused."""
     manifest = Path(manifest)
     if manifest.is_file():
-        return Split.load(manifest)
+        split = Split.load(manifest)
+        if split.describes(root):
+            return split
+        if not remake:
+            raise UserError(
+                f"{manifest} was made from other data than {root} (images added, removed "
+                "or renamed): use a new run folder, or delete it to make a new split"
+            )
     split = make_split(root, ratios, seed)
     split.save(manifest)
     return split

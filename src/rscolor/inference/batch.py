@@ -4,7 +4,8 @@ already exists), then write each atomically.
 Ordinary 8-bit pictures (PNG, JPEG, BMP, and TIFFs without georeferencing) give PNGs.
 Rasters (georeferenced, 16-bit or float, other band layouts, very large, or any input
 with ``--band``) go through the scene pipeline (:mod:`rscolor.inference.scene`) and give
-a tiled RGB GeoTIFF that keeps the input's CRS, transform and nodata.
+an RGB Cloud-Optimized GeoTIFF (or, with ``--format gtiff``, a tiled GeoTIFF) that keeps
+the input's CRS, transform and nodata.
 """
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from rscolor.color import rgb_luminance_gray
-from rscolor.data.images import find_images, is_image_path, read_image, write_png
+from rscolor.data.images import (
+    check_png,
+    find_images,
+    is_image_path,
+    open_picture,
+    read_image,
+    write_png,
+)
 from rscolor.errors import UserError
 from rscolor.inference import raster
 from rscolor.inference.colorizer import Colorizer
@@ -30,7 +37,7 @@ from rscolor.inference.scene import (
     colorize_raster,
     resolve_scale,
 )
-from rscolor.utils.io import atomic_path
+from rscolor.utils.io import atomic_path, check_output, resolved
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 PICTURE_MODES = ("1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr")  # 8 bits a channel
@@ -39,11 +46,8 @@ SCENE_MIN_PIXELS = 8192 * 8192  # an ordinary TIFF this large is read in windows
 
 
 def _picture_mode(path: Path) -> str:
-    try:
-        with Image.open(path) as img:
-            return img.mode
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+    with open_picture(path) as img:
+        return img.mode
 
 
 def is_scene_input(path: Path, band: int | None = None) -> bool:
@@ -66,7 +70,13 @@ def is_scene_input(path: Path, band: int | None = None) -> bool:
 
 
 def _destination(src: Path, relative: Path, out_dir: Path, band: int | None) -> Path:
-    suffix = SCENE_SUFFIX if is_scene_input(src, band) else ".png"
+    """Where `src`'s output goes. An unreadable file is planned by its suffix alone: it
+    fails when its turn comes, and the rest of a folder run still goes ahead."""
+    try:
+        scene = is_scene_input(src, band)
+    except UserError:
+        scene = src.suffix.lower() not in PICTURE_SUFFIXES
+    suffix = SCENE_SUFFIX if scene else ".png"
     return out_dir / relative.with_suffix(suffix)
 
 
@@ -81,15 +91,30 @@ def _check_writable(folder: Path) -> None:
         raise UserError(f"cannot write to {folder}: permission denied")
 
 
-def plan_outputs(
-    inputs: list[Path], out_dir: Path, force: bool, band: int | None = None
-) -> list[tuple[Path, Path]]:
-    """(source, destination) pairs. A folder keeps its files' paths relative to it."""
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies under it (both resolved)."""
+    return path == folder or folder in path.parents
+
+
+def _scan(folder: Path, out_dir: Path) -> list[Path]:
+    """A folder's images, except those under the output folder (earlier outputs are not
+    inputs; refused before this when the output folder is the input folder)."""
+    out = out_dir.resolve()
+    return [p for p in find_images(folder) if not _inside(p.resolve(), out)]
+
+
+def _sources(inputs: list[Path], out_dir: Path, band: int | None) -> list[tuple[Path, Path]]:
     jobs: list[tuple[Path, Path]] = []
     for item in inputs:
         if item.is_dir():
+            if item.resolve() == out_dir.resolve():
+                raise UserError(
+                    f"the output folder {out_dir} is the input folder: outputs would replace "
+                    "or mix with the inputs (choose another --out-dir)"
+                )
             jobs += [
-                (p, _destination(p, p.relative_to(item), out_dir, band)) for p in find_images(item)
+                (p, _destination(p, p.relative_to(item), out_dir, band))
+                for p in _scan(item, out_dir)
             ]
         elif item.is_file():
             if not (is_image_path(item) or item.suffix.lower() in raster.RASTER_SUFFIXES):
@@ -97,16 +122,35 @@ def plan_outputs(
             jobs.append((item, _destination(item, Path(item.name), out_dir, band)))
         else:
             raise UserError(f"input not found: {item}")
+    return jobs
+
+
+def plan_outputs(
+    inputs: list[Path],
+    out_dir: Path,
+    force: bool,
+    band: int | None = None,
+    skip_existing: bool = False,
+) -> list[tuple[Path, Path]]:
+    """(source, destination) pairs. A folder keeps its files' paths relative to it. An
+    output that is an input is refused even with `force`; with `skip_existing`, sources
+    whose output exists are left out (resuming a folder run)."""
+    if force and skip_existing:
+        raise UserError("--force and --skip-existing contradict each other: choose one")
+    jobs = _sources(inputs, out_dir, band)
+    sources = resolved(src for src, _ in jobs)
     seen: dict[Path, Path] = {}
+    planned: list[tuple[Path, Path]] = []
     for src, dst in jobs:
         if dst in seen:
             raise UserError(f"{seen[dst]} and {src} would both write {dst}")
         seen[dst] = src
-        if dst.exists() and not force:
-            raise UserError(f"{dst} exists (use --force to overwrite)")
-    for folder in sorted({dst.parent for _, dst in jobs}):
+        check_output(dst, force or skip_existing, sources)
+        if not (skip_existing and dst.exists()):
+            planned.append((src, dst))
+    for folder in sorted({dst.parent for _, dst in planned}):
         _check_writable(folder)
-    return jobs
+    return planned
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -141,7 +185,8 @@ def colorize_file(
         rgb = colorizer.colorize(gray)
     else:
         rgb = colorize_array(colorizer, gray, options).astype(np.float32) / 255.0
-    with atomic_path(dst) as tmp:
+    height, width = rgb.shape[:2]
+    with atomic_path(dst, verify=lambda tmp: check_png(tmp, width, height)) as tmp:
         write_png(tmp, rgb)
     return None
 

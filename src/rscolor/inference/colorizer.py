@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rscolor.color import AB_SCALE, ColorSpace, get_color_space
-from rscolor.config import ExperimentConfig
+from rscolor.config import DEVICE_PATTERN, ExperimentConfig
 from rscolor.errors import UserError
 from rscolor.training.checkpoint import (
     checkpoint_config,
@@ -33,6 +34,9 @@ def shipped_model_path() -> Path:
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """--device / train.device: auto, cpu, mps, cuda or cuda:N (one-line error otherwise)."""
+    if not re.match(DEVICE_PATTERN, name):
+        raise UserError(f"unknown device {name!r}: auto, cpu, cuda or cuda:N")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

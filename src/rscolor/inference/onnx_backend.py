@@ -5,7 +5,9 @@ The exported graph takes ``lum`` (B x 1 x H x W, normalised luminance) and gives
 (B x C x H x W); B, H and W are dynamic (H and W multiples of the model's size multiple,
 which the backend pads to). The model's config and metadata travel inside the file
 (``metadata_props["rscolor"]``), so an ``.onnx`` file is a complete model for
-``rscolor colorize --backend onnx --checkpoint model.onnx``.
+``rscolor colorize --backend onnx --checkpoint model.onnx``; flat ``rscolor.*`` key-values
+repeat what a GIS tool needs (gsd in cm per pixel, tile size and overlap; see
+:func:`rscolor.inference.model_info.onnx_metadata`).
 
 Export uses the dynamo exporter (``torch.onnx.export(dynamo=True)``). LCFE chooses the grid
 its keys and values are pooled to from the feature size with Python arithmetic and a
@@ -36,6 +38,7 @@ from rscolor.color import get_color_space
 from rscolor.config import config_from_dict
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, load_colorizer, pad_to_multiple
+from rscolor.inference.model_info import onnx_metadata
 from rscolor.models.lcfe import LCFE
 from rscolor.utils.io import atomic_path
 
@@ -134,6 +137,10 @@ def export_onnx(colorizer: Colorizer, path: str | Path, force: bool = True) -> f
     }
     entry = model.metadata_props.add()
     entry.key, entry.value = META_KEY, json.dumps(info)
+    parameters = sum(p.numel() for p in colorizer.generator.parameters())
+    for key, value in onnx_metadata(colorizer.meta, info["config"], m, parameters).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     payload = model.SerializeToString()
     diff = parity(colorizer, OnnxColorizer(payload, threads=None))
     if not diff <= TOLERANCE:

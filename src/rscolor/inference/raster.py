@@ -7,6 +7,12 @@ Values become gray in [0, 1] through a :class:`Stretch`: 8-bit data is used as i
 (v / 255); other data gets a robust percentile stretch (2nd to 98th percentile of the valid
 pixels, read from a decimated view) unless the user sets the range or turns it off.
 Invalid pixels (nodata, the dataset mask, NaN) are reported as a mask, never as values.
+
+Outputs are written in windows as a tiled GeoTIFF with the input's nodata and, where the
+input can have invalid pixels, an internal mask band (viewers show it as transparent).
+:func:`write_cog` then turns that file into a Cloud-Optimized GeoTIFF with GDAL's own COG
+driver (tiles, overviews, compression; it streams through GDAL's block cache, so memory
+stays bounded for any scene size).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ StretchMode = Literal["auto", "percentile", "none"]
 GDAL_CACHE_MB = 64  # GDAL's block cache counts in our RSS; its default is 5% of RAM
 SAMPLE_SIDE = 1024  # the percentile stretch reads at most this many pixels a side
 OUTPUT_BLOCK = 256
+COG_BLOCK = 512  # GDAL's COG default: fewer, larger HTTP range reads when streamed
+OUTPUT_FORMATS = ("cog", "gtiff")
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,13 @@ class RasterSource:
         return self._src.nodatavals[self.band - 1]
 
     @property
+    def may_have_invalid(self) -> bool:
+        """Whether some pixels can be invalid: a nodata value, a mask, or float data (NaN)."""
+        flags = self._src.mask_flag_enums[self.band - 1]
+        all_valid = _rasterio().enums.MaskFlags.all_valid
+        return self.nodata is not None or flags != [all_valid] or self.dtype.startswith("float")
+
+    @property
     def pixel_size(self) -> float | None:
         """Ground size of a pixel in metres, where the CRS is projected in metres."""
         crs = self._src.crs
@@ -244,7 +259,8 @@ def output_nodata(nodata: float | None) -> int | None:
 
 
 class GeoTiffSink:
-    """A tiled, deflate-compressed 8-bit RGB GeoTIFF written in windows."""
+    """A tiled, deflate-compressed 8-bit RGB GeoTIFF written in windows; with `mask`, an
+    internal per-dataset mask band marks the invalid pixels too (0 = invalid)."""
 
     def __init__(
         self,
@@ -254,9 +270,12 @@ class GeoTiffSink:
         georeference: dict[str, Any],
         nodata: int | None,
         block: int = OUTPUT_BLOCK,
+        mask: bool = False,
+        zlevel: int = 6,
     ) -> None:
         rasterio = _rasterio()
         self.nodata = nodata
+        self.mask = mask
         profile = {
             "driver": "GTiff",
             "width": width,
@@ -271,13 +290,15 @@ class GeoTiffSink:
             "blockysize": block,
             "compress": "deflate",
             "predictor": 2,
+            "zlevel": zlevel,
             "photometric": "RGB",
             "interleave": "pixel",
             "BIGTIFF": "IF_SAFER",
         }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            self._dst = rasterio.open(path, "w", **profile)
+            with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+                self._dst = rasterio.open(path, "w", **profile)
         gcps, gcp_crs = georeference.get("gcps") or ([], None)
         if gcps:
             self._dst.gcps = (gcps, gcp_crs)
@@ -294,8 +315,54 @@ class GeoTiffSink:
                 data[:, valid] == nd, nd + 1 if nd < 255 else nd - 1, data[:, valid]
             )
         data[:, ~valid] = nd or 0
-        h, w = valid.shape
-        self._dst.write(data, window=Window(col0, row0, w, h))
+        window = Window(col0, row0, *valid.shape[::-1])
+        self._dst.write(data, window=window)
+        if self.mask:
+            self._dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
 
     def close(self) -> None:
         self._dst.close()
+
+
+def write_cog(src: str | Path, dst: str | Path, threads: int | None = None) -> None:
+    """Copy the tiled GeoTIFF `src` to a Cloud-Optimized GeoTIFF `dst` with GDAL's COG
+    driver: 512 px tiles, overviews down to one tile (averaged), deflate with a predictor,
+    the mask band, CRS, transform and nodata kept."""
+    rasterio = _rasterio()
+    from rasterio.shutil import copy
+
+    try:
+        copy(
+            str(src),
+            str(dst),
+            driver="COG",
+            BLOCKSIZE=COG_BLOCK,
+            COMPRESS="DEFLATE",
+            PREDICTOR="YES",
+            OVERVIEWS="AUTO",
+            OVERVIEW_RESAMPLING="AVERAGE",
+            BIGTIFF="IF_SAFER",
+            NUM_THREADS=str(threads or "ALL_CPUS"),
+        )
+    except (rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError) as exc:
+        # GDAL's own errors (a truncated tiled input after a failed write, say) are not
+        # RasterioErrors.
+        raise UserError(f"cannot write Cloud-Optimized GeoTIFF {dst}: {_first_line(exc)}") from None
+
+
+def check_geotiff(path: str | Path, width: int, height: int, rows: int = 1024) -> None:
+    """Read a written GeoTIFF back in full, in strips of `rows`: GDAL reports a failed
+    write (a full disk) only on its log, and the file under the final name must be whole."""
+    from rasterio.windows import Window
+
+    from rscolor.utils.io import error_reason
+
+    rasterio = _rasterio()
+    try:
+        with rasterio.open(path) as dst:
+            if (dst.width, dst.height, dst.count) != (width, height, 3):
+                raise UserError("has the wrong size or band count")
+            for row0 in range(0, height, rows):
+                dst.read(window=Window(0, row0, width, min(rows, height - row0)))
+    except rasterio.errors.RasterioError as exc:
+        raise UserError(f"does not read back ({error_reason(exc)})") from None

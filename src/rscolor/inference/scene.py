@@ -120,6 +120,8 @@ class SceneReport:
     tiles_run: int
     seconds: float = 0.0
     predict_seconds: float = 0.0
+    output_format: str = ""  # raster outputs: cog or gtiff
+    cog_seconds: float = 0.0  # the tiled GeoTIFF -> COG copy (overviews, recompression)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -502,12 +504,28 @@ def colorize_array(
 
 @dataclass
 class RasterOptions:
-    """How to read the input raster: band and stretch (see :mod:`.raster`)."""
+    """How to read the input raster (band and stretch, see :mod:`.raster`), and the
+    output's format: ``cog`` (Cloud-Optimized GeoTIFF) or ``gtiff`` (tiled, no overviews)."""
 
     band: int | None = None
     stretch: str = "auto"
     percentiles: tuple[float, float] = (2.0, 98.0)
     value_range: tuple[float, float] | None = None
+    output_format: str = "cog"
+
+    def __post_init__(self) -> None:  # checked before any model is loaded
+        if self.output_format not in raster.OUTPUT_FORMATS:
+            formats = " or ".join(raster.OUTPUT_FORMATS)
+            raise UserError(f"unknown --format {self.output_format!r}: {formats}")
+
+
+def verify_tiled(tiled: Path, dst: str | Path, width: int, height: int) -> None:
+    """The tiled GeoTIFF a COG is made from, read back first: a write that failed there
+    (a full disk) is reported as such, not as a failed COG conversion."""
+    try:
+        raster.check_geotiff(tiled, width, height)
+    except UserError as exc:
+        raise UserError(f"cannot write {dst}: the written file {exc}") from None
 
 
 def colorize_raster(
@@ -519,8 +537,13 @@ def colorize_raster(
     force: bool = False,
     threads: int | None = None,
 ) -> SceneReport:
-    """Colorize one band of a raster into a tiled RGB GeoTIFF with the input's CRS,
-    transform and nodata. Written atomically: a failed run leaves no output."""
+    """Colorize one band of a raster into an RGB Cloud-Optimized GeoTIFF (or a tiled
+    GeoTIFF) with the input's CRS, transform and nodata, and a mask band where the input
+    has invalid pixels. Written atomically: a failed run leaves no output.
+
+    A COG is made in two steps, both in bounded memory: the pipeline writes a tiled GeoTIFF
+    in windows (a temporary file beside `dst`), which GDAL's COG driver then copies with
+    overviews (:func:`raster.write_cog`)."""
     options = options or SceneOptions()
     ropts = raster_options or RasterOptions()
     with (
@@ -534,12 +557,36 @@ def colorize_raster(
         ) as source,
     ):
         pipeline = ScenePipeline(predictor, source, options, source.pixel_size)
+        pipeline.report.output_format = ropts.output_format
         nodata = raster.output_nodata(source.nodata)
-        with atomic_path(dst, force=force) as tmp:
-            sink = raster.GeoTiffSink(
-                tmp, source.width, source.height, source.georeference(), nodata
-            )
+        width, height = source.width, source.height
+
+        def verify(tmp: Path) -> None:
+            raster.check_geotiff(tmp, width, height)
+
+        cog = ropts.output_format == "cog"
+        with atomic_path(dst, force=force, verify=verify) as tmp:
+            tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
             try:
-                return pipeline.run(sink)
+                sink = raster.GeoTiffSink(
+                    tiled,
+                    width,
+                    height,
+                    source.georeference(),
+                    nodata,
+                    mask=source.may_have_invalid,
+                    zlevel=1 if cog else 6,  # a COG's tiles are recompressed anyway
+                )
+                try:
+                    report = pipeline.run(sink)
+                finally:
+                    sink.close()
+                if cog:
+                    verify_tiled(tiled, dst, width, height)
+                    start = time.perf_counter()
+                    raster.write_cog(tiled, tmp, threads)
+                    report.cog_seconds = time.perf_counter() - start
             finally:
-                sink.close()
+                if cog:
+                    tiled.unlink(missing_ok=True)
+        return report

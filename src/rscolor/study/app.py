@@ -7,12 +7,15 @@ fails with an ordinary OSError (port in use) that the CLI turns into a one-line 
 Safety: images are reached only by their random item id (no path ever comes from a
 request); a rater's session is a random token in an HttpOnly, SameSite cookie; every
 write must name the session's own rater id; scores are integers 1..100; cross-origin
-POSTs are refused.
+POSTs are refused; requests whose Host header is not the server's own address are refused
+(a DNS-rebinding page cannot reach a localhost study); resume tokens never reach the access
+log; a resume link does not replace another rater's session without the rater's choice.
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
 import secrets
 import socketserver
@@ -48,6 +51,8 @@ COOKIE = "rscolor_study"
 COOKIE_MAX_AGE = 180 * 24 * 3600
 RATER_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 SCORE_RE = re.compile(r"\s*\d{1,3}\s*")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+TOKEN_IN_PATH_RE = re.compile(r"/resume/[^\s/?]+")
 CSP = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -113,9 +118,37 @@ def item_png(item: db.Item, kind: str) -> bytes:
     return _png(str(item.color_path), True)
 
 
+def allowed_hosts(host: str, port: int, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """Host header values the server answers: its bound address (and the loopback names,
+    when bound to loopback) with its port, and `extra` names (a DNS name it is reached by)."""
+    names = {host.lower(), *(name.lower() for name in extra)}
+    if host.lower() in LOOPBACK_NAMES:
+        names.update(LOOPBACK_NAMES)
+    with_port = {f"[{n}]:{port}" if ":" in n else f"{n}:{port}" for n in names}
+    bare = {f"[{n}]" if ":" in n else n for n in names} if port == 80 else set()
+    return frozenset(with_port | bare)
+
+
+def host_allowed(header: str, allowed: frozenset[str], wildcard_port: int | None) -> bool:
+    """Whether a request's Host is one of `allowed`; on a wildcard bind (0.0.0.0, ::),
+    any IP address with the server's port is, and names only when listed."""
+    header = header.lower()
+    if header in allowed:
+        return True
+    name, _, port = header.rpartition(":")
+    if wildcard_port is None or port != str(wildcard_port):
+        return False
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def create_app(db_path: str | Path, behind_proxy: bool = False) -> Flask:
     """The app for one study database. `behind_proxy`: trust one reverse proxy's
-    X-Forwarded-Proto/Host/For (an HTTPS front end for an online study)."""
+    X-Forwarded-Proto/Host/For (an HTTPS front end for an online study). The Host check
+    is armed by `make_study_server` once the port is known (``STUDY_HOSTS``)."""
     db_path = Path(db_path)
     with db.open_db(db_path) as conn:
         db.read_meta(conn)  # refuses a missing or foreign database before serving
@@ -172,6 +205,14 @@ def _register(app: Flask) -> None:
         stack = g.pop("study_stack", None)
         if stack is not None:
             stack.close()
+
+    @app.before_request
+    def _own_host():
+        allowed = current_app.config.get("STUDY_HOSTS")
+        if allowed is not None and not host_allowed(
+            request.host, allowed, current_app.config.get("STUDY_WILDCARD_PORT")
+        ):
+            abort(400)
 
     @app.before_request
     def _same_origin_posts():
@@ -235,8 +276,20 @@ def _register(app: Flask) -> None:
 
     @app.get("/resume/<token>")
     def resume(token: str):
+        rater = db.rater_for_token(_conn(), token)
+        if rater is None:
+            return _message("This resume link is not valid.", 404)
+        current = _session_rater()
+        if current is not None and current != rater:  # ask; a GET never switches raters
+            return render_template("switch.html", current=current, rater=rater, token=token)
+        return _set_session(redirect(url_for("rate"), 303), token)
+
+    @app.post("/resume/<token>")
+    def resume_confirm(token: str):
         if db.rater_for_token(_conn(), token) is None:
             return _message("This resume link is not valid.", 404)
+        if request.form.get("switch") != "yes":
+            return redirect(url_for("rate"), 303)
         return _set_session(redirect(url_for("rate"), 303), token)
 
     @app.post("/leave")
@@ -302,17 +355,42 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+def redact(line: str) -> str:
+    """An access-log line without resume tokens (they are a rater's password)."""
+    return TOKEN_IN_PATH_RE.sub("/resume/[token]", line)
+
+
+class _RedactingHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        super().log_message("%s", redact(format % args))
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-def make_study_server(app: Flask, host: str, port: int, quiet: bool = False) -> WSGIServer:
-    """A threaded WSGI server bound to host:port (0 = any free port; see `.server_port`)."""
-    handler = _QuietHandler if quiet else WSGIRequestHandler
+def make_study_server(
+    app: Flask,
+    host: str,
+    port: int,
+    quiet: bool = False,
+    extra_hosts: tuple[str, ...] = (),
+) -> WSGIServer:
+    """A threaded WSGI server bound to host:port (0 = any free port; see `.server_port`).
+    Arms the app's Host check with the bound address (not behind a proxy, whose public
+    name only `extra_hosts` can tell)."""
+    handler = _QuietHandler if quiet else _RedactingHandler
     try:
-        return make_server(
+        server = make_server(
             host, port, app, server_class=_ThreadingWSGIServer, handler_class=handler
         )
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound = server.server_port
+    behind_proxy = isinstance(app.wsgi_app, ProxyFix)
+    if not behind_proxy or extra_hosts:
+        app.config["STUDY_HOSTS"] = allowed_hosts(host, bound, extra_hosts)
+        wildcard = host in ("0.0.0.0", "::", "")
+        app.config["STUDY_WILDCARD_PORT"] = bound if wildcard else None
+    return server

@@ -65,7 +65,8 @@ from rscolor.training.sampler import ResumableSampler
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
-LOWER_IS_BETTER = {"ciede2000", "l1"}
+LOWER_IS_BETTER = {"ciede2000", "l1", "train_l1"}
+TRAIN_L1 = "train_l1"  # what picks the best epoch when there is no validation score
 # Config fields a resumed run takes from the command line rather than from last.pt: they
 # change where and how fast it runs, not what it computes.
 RUNTIME_FIELDS = {
@@ -105,9 +106,18 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def rng_state() -> dict[str, Any]:
+    """Every random stream, as tensors and plain data: it loads with weights_only=True."""
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": [version, list(internal), gauss_next],
+        "numpy": {
+            "kind": kind,
+            "key": torch.from_numpy(key.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(gauss),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -116,11 +126,30 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    """Restore `rng_state()` (also the older form with numpy's own state tuple)."""
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    numpy_state = state["numpy"]
+    if isinstance(numpy_state, dict):
+        key = np.asarray(numpy_state["key"], dtype=np.int64).astype(np.uint32)
+        numpy_state = (
+            numpy_state["kind"],
+            key,
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    np.random.set_state(numpy_state)
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def selection_metric(select_metric: str, has_val: bool) -> str:
+    """The score that picks the best epoch, as recorded: the configured validation metric,
+    or the training L1 (``train_l1``) without validation images (or for ``l1``, which
+    validation does not compute), never a training score under a validation name."""
+    return select_metric if has_val and select_metric != "l1" else TRAIN_L1
 
 
 def set_requires_grad(module: nn.Module | None, flag: bool) -> None:
@@ -221,6 +250,7 @@ class Trainer:
         self._ignored_changes: list[str] = []
         self._images_per_s = math.nan
         self.scene_px = 0
+        self.selected_by = cfg.train.select_metric  # set from the split in `build`
 
     # ----------------------------------------------------------------- set-up
     def log(self, message: str) -> None:
@@ -234,13 +264,21 @@ class Trainer:
                 fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
     def prepare_split(self) -> Split:
+        """RUN/split.json. Before the first last.pt nothing depends on it: --split-manifest
+        replaces it, and one left from other data is remade; after, it must match."""
         manifest = self.run_dir / "split.json"
-        if self.split_manifest and not manifest.exists() and self.dist.is_main:
+        fresh = not (self.run_dir / "last.pt").exists()
+        given = self.split_manifest is not None and fresh
+        if given and self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.split_manifest, manifest)
+            shutil.copyfile(self.split_manifest, manifest)  # type: ignore[arg-type]
         if self.dist.is_main:
             split = load_or_make_split(
-                self.data_root, manifest, self.cfg.data.split_ratios, self.cfg.data.split_seed
+                self.data_root,
+                manifest,
+                self.cfg.data.split_ratios,
+                self.cfg.data.split_seed,
+                remake=fresh and not given,
             )
         D.barrier(self.dist)
         if not self.dist.is_main:
@@ -263,6 +301,7 @@ class Trainer:
         # Each rank its own seed (its own dropout masks); DDP copies rank 0's initial weights.
         seed_everything(cfg.train.seed + self.dist.rank, cfg.train.deterministic)
         self.split = self.prepare_split()
+        self.selected_by = selection_metric(cfg.train.select_metric, bool(self.split.val))
         # evenly spaced over the class-sorted list, so every class keeps its share
         files = evenly_spaced(self.split.train, cfg.data.max_train_images)
         self.dataset = ColorizationDataset(
@@ -450,7 +489,7 @@ class Trainer:
             "mean_ab": list(self.mean_ab),
             "best_epoch": self.best_epoch,
             "best_score": self.best_score,
-            "select_metric": self.cfg.train.select_metric,
+            "select_metric": self.selected_by,
             "data": self.data_root.name,
             "gsd_note": self.cfg.gsd_note,
             "gsd_m": self.cfg.data.gsd_m,
@@ -619,7 +658,7 @@ class Trainer:
     def is_better(self, score: float) -> bool:
         if math.isnan(self.best_score):
             return True
-        if self.cfg.train.select_metric in LOWER_IS_BETTER:
+        if self.selected_by in LOWER_IS_BETTER:
             return score < self.best_score
         return score > self.best_score
 
@@ -639,14 +678,15 @@ class Trainer:
             row.update({f"val_{k}": v for k, v in val.items() if k != "images"})
             row["seconds"] = time.time() - started
             row["train_images_per_s"] = self._images_per_s  # all ranks, data loading included
-            score = val.get(self.cfg.train.select_metric, row.get("l1", math.nan))
+            by = self.selected_by
+            score = row.get("l1", math.nan) if by == TRAIN_L1 else val.get(by, math.nan)
             if self.is_better(score):
                 self.best_score, self.best_epoch = float(score), self.epoch + 1
                 payload = inference_payload(self.eval_generator(), self.cfg, self.meta())
                 save_checkpoint(self.run_dir / "best.pt", payload)
             self.history.append(row)
             write_csv(self.run_dir / "history.csv", self.history)
-            plot_history(self.run_dir / "history.png", self.history, self.cfg.train.select_metric)
+            plot_history(self.run_dir / "history.png", self.history, self.selected_by)
             shown = {k: round(v, 3) for k, v in row.items() if k.startswith("val_")}
             rate = f"{self._images_per_s:.1f} images/s"
             self.log(f"epoch {self.epoch + 1} ({rate}): {shown} (best: epoch {self.best_epoch})")
@@ -670,6 +710,8 @@ class Trainer:
             f"(discriminator), not scaled with the number of processes",
             f"amp {amp}, channels_last {t.channels_last and self.device.type == 'cuda'}, "
             f"compile {t.compile}, deterministic {t.deterministic}, seed {t.seed}",
+            f"best epoch picked by {self.selected_by}"
+            + (" (no validation images)" if not self.split.val else ""),
             "weights validated and saved: "
             + (f"EMA (decay {t.ema_decay:g})" if t.ema_decay else "the generator's own"),
         ]
@@ -682,9 +724,16 @@ class Trainer:
         return lines
 
     def fit(self, resume: bool = False) -> TrainSummary:
-        """Train to `train.epochs`; with `resume`, continue RUN/last.pt if there is one."""
+        """Train to `train.epochs`; with `resume`, continue RUN/last.pt if there is one.
+        A run that fails before its first last.pt removes the run folder it created, so
+        nothing of it (a split.json, a config.yaml) changes the next run."""
+        created = not self.run_dir.exists()
         try:
             return self._fit(resume)
+        except BaseException:
+            if created and self.dist.is_main and not (self.run_dir / "last.pt").exists():
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
         finally:
             D.cleanup(self.dist)
 

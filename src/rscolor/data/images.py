@@ -125,6 +125,9 @@ def median_side(root: str | Path, files: list[str]) -> int:
     """Median of min(height, width) over `files` (headers only): the typical scene size."""
     sides = []
     for rel in files:
-        with Image.open(Path(root) / rel) as img:
-            sides.append(min(img.size))
+        try:
+            with Image.open(Path(root) / rel) as img:
+                sides.append(min(img.size))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            continue  # an unreadable file is reported when the dataset loads it
     return int(np.median(sides)) if sides else 0

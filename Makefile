@@ -10,7 +10,7 @@ LOCK := requirements/lock.txt
 # where the default index would serve torch's CUDA build.
 PIP_EXTRA ?=
 
-.PHONY: setup demo test lint lock check-lock clean
+.PHONY: setup demo test test-fast lint lock check-lock clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The quick loop while editing (under a minute): everything but the tests marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -64,3 +64,27 @@ def tiny_config(**overrides) -> ExperimentConfig:
 def _deterministic_torch():
     torch.manual_seed(0)
     yield
+
+
+# Modules whose tests start processes (torchrun, the console script, qgis_process, a
+# browser), train several runs or export ONNX: `make test-fast` (-m "not slow") leaves
+# them out; `make test` runs everything.
+SLOW_MODULES = {
+    "test_benchmark",
+    "test_checked_writes",
+    "test_cli_script",
+    "test_distributed",
+    "test_inputs_safe",
+    "test_lcfe_memory",
+    "test_model_info",
+    "test_onnx",
+    "test_qgis_plugin",
+    "test_saturation",
+    "test_study_browser",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from rscolor.cli.main import main
+from rscolor.color import rgb_to_lab
 from rscolor.training.checkpoint import load_checkpoint, save_checkpoint
 from rscolor.training.trainer import Trainer
 
@@ -99,6 +100,13 @@ def test_colorize_folder_keeps_relative_paths_and_luminance(
     src = np.asarray(Image.open(data / "forest" / "forest_000.png").convert("L"), np.float32)
     got = np.asarray(Image.open(out / "forest" / "forest_000.png").convert("RGB"))
     assert got.shape == src.shape + (3,)
+    # The luminance is the input's: a colour input is reduced to its CIE lightness, which
+    # the output keeps, up to 8-bit rounding and the few out-of-gamut pixels RGB clipping
+    # moves.
+    colour_in = np.asarray(Image.open(data / "forest" / "forest_000.png").convert("RGB"))
+    expected = rgb_to_lab(colour_in.astype(np.float32) / 255.0)[..., 0]
+    lightness = rgb_to_lab(got.astype(np.float32) / 255.0)[..., 0]
+    assert np.median(np.abs(lightness - expected)) < 0.5
     assert not list(out.rglob("*.tmp*"))
 
 

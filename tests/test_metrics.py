@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rscolor.color import lab_to_rgb
+from rscolor.color import lab_to_rgb, rgb_to_lab
 from rscolor.metrics import acc_eps, colorfulness, image_metrics, summarize
 from rscolor.metrics.references import gray_reference, mean_chroma_reference
 
@@ -47,8 +47,16 @@ def test_colorfulness_is_zero_for_gray_and_grows_with_saturation() -> None:
 
 def test_references_keep_lightness_and_set_chroma() -> None:
     rgb = np.random.default_rng(2).uniform(0.2, 0.8, (16, 16, 3)).astype(np.float32)
-    g = image_metrics(gray_reference(rgb), rgb)
-    m = image_metrics(mean_chroma_reference(rgb, (5.0, 10.0)), rgb)
+    gray, tint = gray_reference(rgb), mean_chroma_reference(rgb, (5.0, 10.0))
+    lab, lab_gray, lab_tint = rgb_to_lab(rgb), rgb_to_lab(gray), rgb_to_lab(tint)
+    # Both keep the input's lightness.
+    assert np.abs(lab_gray[..., 0] - lab[..., 0]).max() < 0.05
+    assert np.abs(lab_tint[..., 0] - lab[..., 0]).max() < 0.5
+    # gray has no chroma; mean_chroma has the given (a, b) at every pixel.
+    assert np.abs(lab_gray[..., 1:]).max() < 0.05
+    assert np.allclose(lab_tint[..., 1], 5.0, atol=0.5)
+    assert np.allclose(lab_tint[..., 2], 10.0, atol=0.5)
+    g, m = image_metrics(gray, rgb), image_metrics(tint, rgb)
     assert g["colorfulness"] < 1.0
     assert m["colorfulness"] > g["colorfulness"]
 

@@ -194,10 +194,11 @@ def colorize_file(
 def rgb_colorizer(
     colorizer: Colorizer, scale: float | None = None
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """Ground-truth RGB -> colorized RGB from its lightness, as `colorize` would make it:
-    at a working scale other than 1 (given, or chosen per image when `scale` is None,
-    ``--scale auto``) the model sees the image resized and its chroma is resampled back
-    (the scene pipeline), so metrics stay at the image's own size."""
+    """Ground-truth RGB -> colorized RGB from its lightness, for scoring. At a working
+    scale other than 1 (given, or chosen per image when `scale` is None, ``--scale
+    auto``) the model sees the image resized and its chroma is resampled back (the scene
+    pipeline), so metrics stay at the image's own size; at scale 1 it runs on the whole
+    image (as `colorize` does for pictures up to twice the training size)."""
 
     def colorize(rgb: np.ndarray) -> np.ndarray:
         working, _ = resolve_scale(scale, colorizer.meta, None, rgb.shape[:2])

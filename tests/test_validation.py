@@ -37,6 +37,8 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-cpu.yaml"
         ("optim.beta1=1.5", "optim.beta1"),
         ("generator.dropout=1", "generator.dropout"),
         ("train.device=tpu", "train.device"),
+        ("data.rescale=[0,2]", "data.rescale.0"),
+        ("data.rescale=[2,0.5]", "data.rescale"),
     ],
 )
 def test_out_of_range_config_values_are_one_line_errors(tmp_path, capsys, setting, field):

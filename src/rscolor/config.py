@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rscolor.errors import UserError
 
@@ -20,6 +20,7 @@ ColorSpaceName = Literal["lab", "yuv", "rgb"]
 # lr is a one-line error naming the field, not a traceback mid-run.
 Count = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
+Zoom = Annotated[float, Field(gt=0.0, le=8.0)]
 # The devices the code runs on; `pick_device` applies the same rule to --device.
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 NormName = Literal["batch", "instance", "syncbatch", "none"]
@@ -56,13 +57,20 @@ class DataConfig(_Strict):
         ge=1,
         description="Validate on at most this many val images each epoch (evenly spaced).",
     )
-    rescale: tuple[float, float] | None = Field(
+    rescale: tuple[Zoom, Zoom] | None = Field(
         None,
         description="Random-rescale augmentation: each training crop is taken at a zoom "
         "drawn log-uniformly from [low, high] (0.5 = the scene seen at 2x coarser pixels, "
         "2 = 2x finer), so the model meets several pixel sizes. Zooms below 1 are limited "
         "by the image size. None = off.",
     )
+
+    @field_validator("rescale")
+    @classmethod
+    def _low_not_above_high(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError("expected [low, high] with low <= high, e.g. [0.5, 2.0]")
+        return value
     gsd_m: float | None = Field(
         None,
         gt=0,

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from rscolor.cli.evaluate_cmd import format_table, split_for
 from rscolor.color import rgb_to_lab
 from rscolor.data.images import read_rgb
 from rscolor.inference.batch import rgb_colorizer
+from rscolor.inference.chroma_curve import Curve, blend_curve, fit_chroma_curve
 from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.inference.scene import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
@@ -52,20 +54,21 @@ class SharedPrediction:
         assert self._lum is not None and self._raw is not None
         return self._lum, self._raw
 
-    def at(self, gain: float):
-        """The colorizer at saturation `gain`. Images the model sees at their own size
-        share one network run; others (``--scale auto`` below 1) go through the scene
-        pipeline, as `rscolor colorize` would run them."""
+    def at(self, gain: float, curve: Curve | None = None):
+        """The colorizer at saturation `gain` (and chroma curve `curve`). Images the model
+        sees at their own size share one network run; others (``--scale auto`` below 1)
+        go through the scene pipeline, as `rscolor colorize` would run them."""
         col = self.colorizer
         scaled = copy.copy(col)
         scaled.meta = {**col.meta, "saturation": gain}
+        scaled.set_chroma_curve(curve)
         through_scene = rgb_colorizer(scaled)
 
         def colorize(rgb: np.ndarray) -> np.ndarray:
             if resolve_scale(None, col.meta, None, rgb.shape[:2])[0] != 1.0:
                 return through_scene(rgb)
             lum, raw = self.raw(rgb)
-            target = col.adjust_chroma(raw, saturation=gain)[0].numpy().transpose(1, 2, 0)
+            target = scaled.adjust_chroma(raw)[0].numpy().transpose(1, 2, 0)
             return col.space.merge(lum, target)
 
         return colorize
@@ -80,6 +83,39 @@ def chroma_percentile(root: Path, files: list[str], percentile: float) -> float:
     return float(np.percentile(np.concatenate(chroma), percentile))
 
 
+def chroma_radii(lab: np.ndarray, center: np.ndarray, step: int = 3) -> np.ndarray:
+    """Every `step`-th pixel's distance from `center` in the Lab (a, b) plane."""
+    ab = lab[::step, ::step, 1:].reshape(-1, 2)
+    return np.hypot(ab[:, 0] - center[0], ab[:, 1] - center[1])
+
+
+def fit_curve(colorizer: Colorizer, root: Path, files: list[str]) -> Curve:
+    """The quantile-matching chroma curve of `colorizer` (as it is: no gain, no cap) on
+    `files`, each run as `rscolor colorize` would run it."""
+    plain = copy.copy(colorizer)
+    plain.meta = {k: v for k, v in colorizer.meta.items() if k not in ("saturation", "max_chroma")}
+    plain.set_chroma_curve(None)
+    run = rgb_colorizer(plain)
+    center = np.asarray(colorizer.meta.get("mean_ab", (0.0, 0.0)), np.float64)
+    predicted, true = [], []
+    for rel in tqdm(files, desc="fit curve"):
+        rgb = read_rgb(root / rel)
+        predicted.append(chroma_radii(rgb_to_lab(run(rgb)), center))
+        true.append(chroma_radii(rgb_to_lab(rgb), center))
+    return fit_chroma_curve(np.concatenate(predicted), np.concatenate(true))
+
+
+def choose(rows: dict[str, dict[str, float]], floor: float, max_false: float) -> str | None:
+    """The row with the lowest CIEDE2000 among those with false colour at most
+    `max_false` % and colourfulness at least `floor` x the ground truth's; if no row
+    reaches the floor, the most colourful row within the false-colour limit."""
+    clean = {k: r for k, r in rows.items() if r["false_color"] <= max_false}
+    rich = {k: r for k, r in clean.items() if r["colorfulness"] >= floor * r["colorfulness_gt"]}
+    if rich:
+        return min(rich, key=lambda k: rich[k]["ciede2000"])
+    return max(clean, key=lambda k: clean[k]["colorfulness"]) if clean else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, required=True)
@@ -90,6 +126,16 @@ def main() -> None:
     parser.add_argument(
         "--flip-average", action="store_true", help="Score with test-time flip averaging."
     )
+    parser.add_argument(
+        "--curve-strengths",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="Also score a quantile-matching chroma curve (fitted on --fit-limit train "
+        "images) at these strengths: 0 = none, 1 = the fitted curve.",
+    )
+    parser.add_argument("--fit-limit", type=int, default=300)
+    parser.add_argument("--max-false-color", type=float, default=0.01)
     parser.add_argument("--min-colorfulness", type=float, default=0.75)
     parser.add_argument("--chroma-percentile", type=float, default=99.9)
     parser.add_argument("--out", type=Path, default=None)
@@ -105,9 +151,18 @@ def main() -> None:
         cap = chroma_percentile(args.data, train, args.chroma_percentile)
         colorizer.set_max_chroma(cap)
         print(f"max chroma: {cap:.2f} ({args.chroma_percentile:g}th percentile, 600 train images)")
+    fitted = None
+    if any(s > 0 for s in args.curve_strengths):
+        fitted = fit_curve(colorizer, args.data, evenly_spaced(split.train, args.fit_limit))
     shared = SharedPrediction(colorizer)
+    rows = {}
+    for strength in args.curve_strengths:
+        curve = blend_curve(fitted, strength) if fitted and strength > 0 else None
+        for g in args.gains:
+            name = f"gain {g:g}" + (f" curve {strength:g}" if curve else "")
+            rows[name] = shared.at(g, curve)
     result = evaluate_images(
-        {f"gain {g:g}": shared.at(g) for g in args.gains},
+        rows,
         args.data,
         files,
         mean_ab=tuple(colorizer.meta.get("mean_ab", (0.0, 0.0))),
@@ -115,14 +170,17 @@ def main() -> None:
     )
     print(f"{len(files)} images, {args.split} split of {args.data}")
     print(format_table(result.rows))
-    floor = args.min_colorfulness
-    rows = {g: result.rows[f"gain {g:g}"] for g in args.gains}
-    allowed = {g: r for g, r in rows.items() if r["colorfulness"] >= floor * r["colorfulness_gt"]}
-    best = min(allowed, key=lambda g: allowed[g]["ciede2000"]) if allowed else None
-    print(f"chosen saturation (lowest CIEDE2000 with colorfulness >= {floor:g} x GT): {best}")
+    floor, max_false = args.min_colorfulness, args.max_false_color
+    scored = {k: v for k, v in result.rows.items() if k in rows}
+    best = choose(scored, floor, max_false)
+    print(
+        f"chosen (lowest CIEDE2000 with false colour <= {max_false:g}% and colorfulness >= "
+        f"{floor:g} x GT, else the most colourful within the false-colour limit): {best}"
+    )
     if args.out:
         body = {"checkpoint": str(args.checkpoint), "split": args.split, "images": len(files)}
         body |= {"max_chroma": colorizer.max_chroma, "min_colorfulness": floor}
+        body |= {"max_false_color": max_false, "chroma_curve": fitted}
         body |= {"chosen": best, "rows": result.rows}
         atomic_write_text(args.out, json.dumps(body, indent=1))
 

@@ -3,7 +3,7 @@
 # above, every row at one small fixed budget (2 epochs x 75 steps x batch 16 = 2,400 crops,
 # about 35% of an AID+NWPU epoch), 2 seeds, scored on validation only
 # (scripts/score_recipe.py). Two runs at a time, one thread each, on a 2-core machine.
-#   bash scripts/recipe_rows.sh runs/recipe        # then: python scripts/score_recipe.py runs/recipe
+#   bash scripts/recipe_rows.sh runs/recipe        # ROWS_ORDER="g-chroma-weight" for one row; then: python scripts/score_recipe.py runs/recipe
 set -euo pipefail
 OUT=${1:-runs/recipe}
 SEEDS=${SEEDS:-"0 1"}
@@ -23,9 +23,11 @@ declare -A ROWS=(
   [d-rescale]="--data $AID"
   [e-aid-nwpu]="--data $BOTH"
   [f-l1-only]="--data $BOTH --set loss.gan_weight=0"
+  [g-chroma-weight]="--data $BOTH --set loss.chroma_weight=1"
 )
+ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight"}
 jobs=()
-for row in a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only; do
+for row in $ORDER; do
   for seed in $SEEDS; do
     jobs+=("$row|$seed")
   done

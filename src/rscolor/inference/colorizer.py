@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from rscolor.color import AB_SCALE, ColorSpace, get_color_space
 from rscolor.config import DEVICE_PATTERN, ExperimentConfig
 from rscolor.errors import UserError
+from rscolor.inference.chroma_curve import Curve, apply_chroma_curve, check_curve
 from rscolor.training.checkpoint import (
     checkpoint_config,
     generator_from_checkpoint,
@@ -108,17 +109,37 @@ class Colorizer:
             raise UserError(f"--max-chroma {value:g}: expected a Lab chroma in (0, 110]")
         self.meta["max_chroma"] = float(value)
 
+    @property
+    def chroma_curve(self) -> Curve | None:
+        """Quantile-matching chroma curve (`inference/chroma_curve.py`); None = none."""
+        value = self.meta.get("chroma_curve")
+        return check_curve(value) if value else None
+
+    def set_chroma_curve(self, curve: Curve | None) -> None:
+        """Set the chroma curve (None removes it); it travels with exports."""
+        if curve is None:
+            self.meta.pop("chroma_curve", None)
+            return
+        if self.space.name != "lab":
+            raise UserError("a chroma curve needs a Lab model")
+        self.meta["chroma_curve"] = [list(part) for part in check_curve(curve)]
+
     def adjust_chroma(self, target: torch.Tensor, saturation: float | None = None) -> torch.Tensor:
-        """The network's chroma, scaled by `saturation` (default: the model's) around the
-        training mean colour (center + saturation * (target - center)), then capped at
-        `max_chroma` (hue kept)."""
+        """The network's chroma, its distance from the training mean colour remapped by
+        the model's `chroma_curve` (if any), then scaled by `saturation` (default: the
+        model's) around that colour (center + saturation * (target - center)), then capped
+        at `max_chroma` (hue kept)."""
         gain = self.saturation if saturation is None else saturation
         cap = self.max_chroma
-        if gain != 1.0:
+        curve = self.chroma_curve
+        if gain != 1.0 or curve is not None:
             mean_ab = tuple(self.meta.get("mean_ab", (0.0, 0.0)))
             center = torch.from_numpy(self.space.chroma_center(mean_ab)).to(target.dtype)
-            center = center.view(1, -1, 1, 1)
-            target = center + gain * (target - center)
+            center = center.view(1, -1, 1, 1).to(target.device)
+            offset = target - center
+            if curve is not None:
+                offset = apply_chroma_curve(offset, curve, AB_SCALE)
+            target = center + gain * offset
         if cap is not None:
             chroma = torch.linalg.vector_norm(target, dim=1, keepdim=True) * AB_SCALE
             target = target * (cap / chroma.clamp_min(1e-6)).clamp(max=1.0)

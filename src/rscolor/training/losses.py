@@ -20,12 +20,31 @@ def gan_loss(logits: list[torch.Tensor], real: bool, real_label: float = 1.0) ->
     return torch.stack(losses).mean()
 
 
-def l1_loss(predictions: list[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-    """L1 to the target; side outputs (coarser scales) are compared with the pooled target."""
+def chroma_weights(target: torch.Tensor, strength: float) -> torch.Tensor | None:
+    """Per-pixel L1 weights that favour colourful pixels: 1 + strength * c / mean(c), with
+    c the length of the target's chroma vector, normalised to a mean of 1 over the batch
+    (the loss keeps its scale). Scenes are mostly grey, so a plain L1 is won by muted
+    predictions; this is a regression form of colour rebalancing (Zhang et al. 2016).
+    None when strength is 0."""
+    if strength <= 0:
+        return None
+    chroma = torch.linalg.vector_norm(target.float(), dim=1, keepdim=True)
+    weight = 1.0 + strength * chroma / chroma.mean().clamp_min(1e-6)
+    return weight / weight.mean()
+
+
+def l1_loss(
+    predictions: list[torch.Tensor], target: torch.Tensor, chroma_weight: float = 0.0
+) -> torch.Tensor:
+    """L1 to the target; side outputs (coarser scales) are compared with the pooled target.
+    `chroma_weight` > 0 weights pixels by their true chroma (`chroma_weights`)."""
+    weight = chroma_weights(target, chroma_weight)
     losses = []
     for pred in predictions:
-        t = target
+        t, w = target, weight
         if pred.shape[-2:] != target.shape[-2:]:
             t = F.adaptive_avg_pool2d(target, pred.shape[-2:])
-        losses.append((pred.float() - t.float()).abs().mean())
+            w = None if weight is None else F.adaptive_avg_pool2d(weight, pred.shape[-2:])
+        diff = (pred.float() - t.float()).abs()
+        losses.append((diff if w is None else diff * w).mean())
     return torch.stack(losses).mean()

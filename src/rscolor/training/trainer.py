@@ -555,7 +555,7 @@ class Trainer:
             self.scaler.step(self.opt_d)
         set_requires_grad(self.d, False)
         with self.autocast():
-            l1 = l1_loss(fakes, target)
+            l1 = l1_loss(fakes, target, cfg.loss.chroma_weight)
             g_loss = cfg.loss.l1_weight * l1
             adv = None
             if adv_weight > 0:

@@ -361,7 +361,7 @@ def test_parse_scale_reads_auto_and_factors() -> None:
 
 
 def test_cli_scale_auto_is_the_default_and_says_why(tmp_path: Path, capsys) -> None:
-    from rscolor.training.checkpoint import inference_payload, save_checkpoint
+    from rscolor.modelfile import inference_payload, save_checkpoint
 
     col = tiny_colorizer()
     meta = {**col.meta, "gsd_m": 4.0, "scene_px": 24}

@@ -15,7 +15,8 @@ from torch.nn import functional as F
 from rscolor.color import AB_SCALE, ColorSpace, get_color_space
 from rscolor.config import DEVICE_PATTERN, ExperimentConfig
 from rscolor.errors import UserError
-from rscolor.training.checkpoint import (
+from rscolor.modelfile import (
+    ModelMeta,
     checkpoint_config,
     generator_from_checkpoint,
     load_checkpoint,
@@ -72,13 +73,20 @@ class Colorizer:
         self.size_multiple: int = int(getattr(generator, "size_multiple", 1))
 
     @property
+    def model_meta(self) -> ModelMeta:
+        """The typed form of `meta` (which stays a dict: the overrides below write to it)."""
+        return ModelMeta.from_dict(self.meta)
+
+    @property
     def train_size(self) -> int:
-        return int(self.meta.get("train_size", self.cfg.data.crop_size))
+        size = self.model_meta.train_size
+        return int(self.cfg.data.crop_size if size is None else size)
 
     @property
     def saturation(self) -> float:
         """Chroma gain around the training data's mean colour (1 = the network's own)."""
-        return float(self.meta.get("saturation", 1.0))
+        value = self.model_meta.saturation
+        return 1.0 if value is None else float(value)
 
     def set_saturation(self, value: float | None) -> None:
         """Override the model's saturation (None keeps it); it travels with exports."""
@@ -95,7 +103,7 @@ class Colorizer:
     @property
     def max_chroma(self) -> float | None:
         """Largest CIE Lab chroma the model may output (None = no cap)."""
-        value = self.meta.get("max_chroma")
+        value = self.model_meta.max_chroma
         return float(value) if value else None
 
     def set_max_chroma(self, value: float | None) -> None:
@@ -115,7 +123,7 @@ class Colorizer:
         gain = self.saturation if saturation is None else saturation
         cap = self.max_chroma
         if gain != 1.0:
-            mean_ab = tuple(self.meta.get("mean_ab", (0.0, 0.0)))
+            mean_ab = self.model_meta.mean_ab or (0.0, 0.0)
             center = torch.from_numpy(self.space.chroma_center(mean_ab)).to(target.dtype)
             center = center.view(1, -1, 1, 1)
             target = center + gain * (target - center)
@@ -128,7 +136,7 @@ class Colorizer:
     def flip_average(self) -> bool:
         """Test-time flip averaging: the mean of the outputs for the input and its
         horizontal, vertical and double flips (4 passes)."""
-        return bool(self.meta.get("flip_average", False))
+        return bool(self.model_meta.flip_average)
 
     def set_flip_average(self, value: bool | None) -> None:
         """Turn flip averaging on or off (None keeps the model's setting)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rscolor.color import AB_SCALE, ColorSpace, get_color_space
-from rscolor.config import DEVICE_PATTERN, ExperimentConfig
+from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
 from rscolor.modelfile import (
     ModelMeta,
@@ -21,6 +20,7 @@ from rscolor.modelfile import (
     generator_from_checkpoint,
     load_checkpoint,
 )
+from rscolor.utils.device import pick_device
 
 SHIPPED_MODEL = "default.pt"
 FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
@@ -32,17 +32,6 @@ def shipped_model_path() -> Path:
     if not path.is_file():
         raise UserError("no model ships with this install; pass --checkpoint")
     return path
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """--device / train.device: auto, cpu, mps, cuda or cuda:N (one-line error otherwise)."""
-    if not re.match(DEVICE_PATTERN, name):
-        raise UserError(f"unknown device {name!r}: auto, cpu, cuda or cuda:N")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("CUDA was asked for but is not available")
-    return torch.device(name)
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

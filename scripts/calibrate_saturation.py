@@ -28,7 +28,7 @@ from rscolor.data.images import read_rgb
 from rscolor.data.split import split_for
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, load_colorizer
-from rscolor.inference.scene import resolve_scale
+from rscolor.inference.scale import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.metrics.table import format_table
 from rscolor.utils.io import atomic_write_text

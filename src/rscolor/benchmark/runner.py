@@ -458,7 +458,7 @@ def train_run(
 
 # -------------------------------------------------------------- evaluation
 def colorize_fn(colorizer: Colorizer) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda rgb: colorizer.colorize_lum(colorizer.space.split(rgb)[0])
+    return lambda rgb: colorizer.colorize_rgb(rgb)
 
 
 def cached_eval(

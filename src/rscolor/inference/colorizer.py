@@ -51,13 +51,13 @@ class Colorizer:
         self,
         generator: nn.Module,
         cfg: ExperimentConfig,
-        meta: dict[str, Any] | None = None,
+        meta: dict[str, Any] | ModelMeta | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
         self.cfg = cfg
-        self.meta = dict(meta or {})
+        self.meta = meta.to_dict() if isinstance(meta, ModelMeta) else dict(meta or {})
         self.space: ColorSpace = get_color_space(cfg.color_space)
         self.size_multiple: int = int(getattr(generator, "size_multiple", 1))
 
@@ -158,6 +158,11 @@ class Colorizer:
 
     def colorize_lum(self, lum: np.ndarray) -> np.ndarray:
         return self.space.merge(lum, self.predict_target(lum))
+
+    def colorize_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        """RGB HxWx3 in [0, 1] -> colorized RGB from its own luminance (its colours are
+        the ground truth a prediction is scored against)."""
+        return self.colorize_lum(self.space.split(rgb)[0])
 
     def colorize(self, gray: np.ndarray) -> np.ndarray:
         """Gray HxW in [0, 1] -> RGB HxWx3 in [0, 1] with the input's luminance."""

@@ -48,8 +48,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# ruff, then the layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf demo-output .pytest_cache .ruff_cache

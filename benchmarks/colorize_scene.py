@@ -56,8 +56,8 @@ def pick_model(checkpoint: str | None, workdir: Path) -> tuple[Path, str]:
     if shipped.is_file():
         return shipped, "the shipped model (src/rscolor/weights/default.pt)"
     from rscolor.config import load_config
+    from rscolor.modelfile import inference_payload, save_checkpoint
     from rscolor.models import build_generator
-    from rscolor.training.checkpoint import inference_payload, save_checkpoint
 
     torch.manual_seed(0)
     cfg = load_config(CPU_CONFIG)

@@ -24,14 +24,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rscolor.cli.evaluate_cmd import format_table, split_for
 from rscolor.color import rgb_to_lab
 from rscolor.data.images import read_rgb
+from rscolor.data.split import split_for
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.chroma_curve import Curve, blend_curve, fit_chroma_curve
 from rscolor.inference.colorizer import Colorizer, load_colorizer
-from rscolor.inference.scene import resolve_scale
+from rscolor.inference.scale import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
+from rscolor.metrics.table import format_table
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from rscolor.inference.colorizer import Colorizer
+from rscolor.modelfile import inference_payload, save_checkpoint
 from rscolor.models import build_generator
-from rscolor.training.checkpoint import inference_payload, save_checkpoint
 
 from .conftest import tiny_config
 

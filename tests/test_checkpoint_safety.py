@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rscolor.errors import UserError
-from rscolor.training.checkpoint import load_checkpoint, save_checkpoint
+from rscolor.modelfile import load_checkpoint, save_checkpoint
 from rscolor.training.trainer import rng_state, set_rng_state
 
 

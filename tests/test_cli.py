@@ -10,7 +10,7 @@ from PIL import Image
 
 from rscolor.cli.main import main
 from rscolor.color import rgb_to_lab
-from rscolor.training.checkpoint import load_checkpoint, save_checkpoint
+from rscolor.modelfile import load_checkpoint, save_checkpoint
 from rscolor.training.trainer import Trainer
 
 from .conftest import make_scene_tree, tiny_config

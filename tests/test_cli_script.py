@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rscolor.training.checkpoint import FORMAT
+from rscolor.modelfile import FORMAT
 
 from .cli_helpers import assert_one_line_error, run_rscolor
 

@@ -9,21 +9,15 @@ import torch
 from PIL import Image
 
 from rscolor.color import get_color_space
+from rscolor.color.tensor import merge_rgb
 from rscolor.errors import UserError
 from rscolor.inference import scene
 from rscolor.inference.batch import colorize_file, plan_outputs, rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer
-from rscolor.inference.scene import (
-    AUTO_MIN_SCALE,
-    ArraySource,
-    SceneOptions,
-    colorize_array,
-    colorize_raster,
-    default_scale,
-    merge_rgb,
-    parse_scale,
-    resample_matrix,
-)
+from rscolor.inference.resample import Resample, resample_matrix
+from rscolor.inference.scale import AUTO_MIN_SCALE, default_scale, parse_scale, resolve_scale
+from rscolor.inference.scene import SceneOptions, colorize_array, colorize_raster
+from rscolor.inference.sources import ArraySink, ArraySource
 from rscolor.inference.tiling import tile_starts
 
 from .scene_helpers import (
@@ -188,7 +182,7 @@ def test_reads_are_bounded_windows_whatever_the_scene_size() -> None:
     largest = []
     for height, width in ((160, 96), (640, 4500)):
         source = CountingSource(smooth_field(height, width))
-        sink = scene.ArraySink(height, width)
+        sink = ArraySink(height, width)
         opts = SceneOptions(scale=0.5, tile=32, block=64, batch=4, progress=False)
         scene.ScenePipeline(col, source, opts).run(sink)
         largest.append(max(source.reads))
@@ -205,7 +199,7 @@ def test_reading_in_row_chunks_changes_nothing(monkeypatch) -> None:
     whole = colorize_array(col, gray, opts)
     monkeypatch.setattr(scene, "READ_ROWS", 7)
     source = CountingSource(gray)
-    sink = scene.ArraySink(400, 150)
+    sink = ArraySink(400, 150)
     scene.ScenePipeline(col, source, opts).run(sink)
     np.testing.assert_array_equal(sink.rgb, whole)
     assert min(source.reads) <= 7 * 150 and max(source.reads) <= 256 * 150  # 7 rows; blocks
@@ -223,7 +217,7 @@ def test_resample_matrices() -> None:
     ramp = up @ np.arange(4.0)
     np.testing.assert_allclose(np.diff(ramp[1:-1]), 0.5, atol=1e-6)  # linear inside
     checker = (-1.0) ** np.arange(40)  # a strided network's 2-px checkerboard
-    plain, smooth = scene.Resample(40, 160), scene.Resample(40, 160, smooth=True)
+    plain, smooth = Resample(40, 160), Resample(40, 160, smooth=True)
     assert np.abs(plain.along(checker[None], 1, 0, 160, 0)).max() > 0.9
     assert np.abs(smooth.along(checker[None], 1, 0, 160, 0)[0, 8:-8]).max() < 1e-6
     np.testing.assert_allclose(
@@ -361,7 +355,7 @@ def test_parse_scale_reads_auto_and_factors() -> None:
 
 
 def test_cli_scale_auto_is_the_default_and_says_why(tmp_path: Path, capsys) -> None:
-    from rscolor.training.checkpoint import inference_payload, save_checkpoint
+    from rscolor.modelfile import inference_payload, save_checkpoint
 
     col = tiny_colorizer()
     meta = {**col.meta, "gsd_m": 4.0, "scene_px": 24}
@@ -375,7 +369,7 @@ def test_cli_scale_auto_is_the_default_and_says_why(tmp_path: Path, capsys) -> N
     assert "working scale 0.5" in out and "gsd_m" in out  # 2 m pixels / 4 m training
     # A picture without georeferencing: the model's scene size over its shorter side.
     gray = smooth_field(96, 120)
-    scaled, _ = scene.resolve_scale(None, meta, None, gray.shape)
+    scaled, _ = resolve_scale(None, meta, None, gray.shape)
     assert scaled == 0.25
     loaded = load_colorizer(model)
     auto = rgb_colorizer(loaded)(np.repeat(gray[..., None], 3, -1))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from rscolor.errors import UserError
-from rscolor.training.checkpoint import load_checkpoint
+from rscolor.modelfile import load_checkpoint
 from rscolor.training.ema import make_ema
 from rscolor.training.trainer import Trainer
 

@@ -8,7 +8,7 @@ import pytest
 
 from rscolor.inference.colorizer import shipped_model_path
 from rscolor.inference.model_info import read_model_info
-from rscolor.training.checkpoint import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
 
 from .scene_helpers import tiny_colorizer
 from .test_cli import assert_user_error, run_cli

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 from rscolor.inference.onnx_backend import (
     TOLERANCE,
@@ -14,6 +15,7 @@ from rscolor.inference.onnx_backend import (
     parity,
 )
 from rscolor.inference.scene import SceneOptions, colorize_raster
+from rscolor.models.lcfe import LCFE, pool_by_matrices, pooled_grid, symbolic_grid
 
 from .scene_helpers import (
     read_geotiff,
@@ -39,15 +41,23 @@ def exported(tmp_path_factory) -> tuple[Path, Path]:
     return ckpt, root / "tiny.onnx"
 
 
-def test_exportable_lcfe_is_the_same_function() -> None:
-    """The branch-free LCFE used for export equals LCFE.forward, pooled (64 px, 4096
+def test_lcfe_traced_pooling_is_the_eager_pooling() -> None:
+    """What LCFE does on symbolic sizes (an export trace) equals its eager path: the same
+    grid, and pooling matrices equal to adaptive average pooling, pooled (64 px, 4096
     macro tokens > 1024) or not (32 px)."""
+    for h, w in ((8, 12), (32, 48), (64, 64), (37, 90), (256, 96)):
+        grid = pooled_grid(h, w, 1024)
+        assert tuple(symbolic_grid(h, w, 1024)) == grid
+        x = torch.randn(2, 3, h, w)
+        torch.testing.assert_close(
+            pool_by_matrices(x, grid), F.adaptive_avg_pool2d(x, grid), atol=1e-5, rtol=0
+        )
     gen = tiny_colorizer(chroma_gain=1.0).generator
-    twin = exportable(gen)
+    lcfes = [m for m in gen.modules() if isinstance(m, LCFE)]
+    assert lcfes and all("forward" not in vars(m) for m in lcfes)
     with torch.inference_mode():
-        for h, w in ((32, 48), (128, 160), (256, 96)):
-            lum = torch.rand(2, 1, h, w) * 2 - 1
-            torch.testing.assert_close(twin(lum), gen(lum), atol=1e-5, rtol=0)
+        lum = torch.rand(2, 1, 128, 160) * 2 - 1
+        assert torch.equal(exportable(gen)(lum), gen(lum))  # traced as it is, no swap
 
 
 def test_onnx_matches_torch_at_any_tile_size(exported) -> None:

@@ -49,7 +49,7 @@ def test_demo_figure(tmp_path: Path) -> None:
     from rscolor.data.images import write_png
 
     truth = read_rgb(sample)
-    write_png(out / f"{sample.stem}.png", colorizer.colorize_lum(colorizer.space.split(truth)[0]))
+    write_png(out / f"{sample.stem}.png", colorizer.colorize_rgb(truth))
     figure = tmp_path / "fig.png"
     demo_main([str(samples), str(out), str(figure)])
     assert figure.stat().st_size > 10_000

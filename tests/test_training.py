@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from rscolor.cli.main import main
-from rscolor.training.checkpoint import load_checkpoint
+from rscolor.modelfile import load_checkpoint
 from rscolor.training.trainer import Trainer
 
 from .conftest import tiny_config

@@ -72,7 +72,7 @@ def write_figure(
     for r, rel in enumerate(files):
         truth = center_crop(read_rgb(opts.data / rel), eval_size)
         images = [gray_reference(truth)]
-        images += [c.colorize_lum(c.space.split(truth)[0]) for c in colorizers]
+        images += [c.colorize_rgb(truth) for c in colorizers]
         images.append(truth)
         for c, (ax, img) in enumerate(zip(axes[r], images, strict=True)):
             ax.imshow(np.clip(img, 0, 1), interpolation="nearest")

@@ -51,8 +51,9 @@ from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
 from rscolor.metrics.image_metrics import image_metrics
 from rscolor.models.blocks import count_parameters
-from rscolor.training.trainer import Trainer, TrainingDiverged, evenly_spaced
+from rscolor.training.trainer import Trainer, TrainingDiverged
 from rscolor.utils.io import atomic_write_text
+from rscolor.utils.sampling import evenly_spaced
 
 # Fields that change where or how fast a run goes, not what it learns: ignored when a
 # finished run is checked against the config it would be trained with now.
@@ -457,7 +458,7 @@ def train_run(
 
 # -------------------------------------------------------------- evaluation
 def colorize_fn(colorizer: Colorizer) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda rgb: colorizer.colorize_lum(colorizer.space.split(rgb)[0])
+    return lambda rgb: colorizer.colorize_rgb(rgb)
 
 
 def cached_eval(

@@ -6,25 +6,14 @@ import json
 from pathlib import Path
 
 from rscolor.config import DataConfig
-from rscolor.data.split import Split, make_split, relative_images
+from rscolor.data.split import relative_images, split_for
 from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer, shipped_model_path
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
-from rscolor.metrics.image_metrics import METRIC_KEYS
+from rscolor.metrics.table import format_table
 from rscolor.utils.io import atomic_write_text, check_output, resolved
 from rscolor.utils.sampling import evenly_spaced
-
-
-def split_for(checkpoint: Path, data: Path, ratios: tuple[int, int, int], seed: int) -> Split:
-    """The manifest beside the checkpoint when it describes `data`, else the same
-    deterministic split made afresh from `data`."""
-    manifest = checkpoint.parent / "split.json"
-    if manifest.is_file():
-        split = Split.load(manifest)
-        if split.train and split.describes(data):
-            return split
-    return make_split(data, ratios, seed)
 
 
 def files_for(split: str, checkpoint: Path, data: Path, cfg_data: DataConfig) -> list[str]:
@@ -33,17 +22,6 @@ def files_for(split: str, checkpoint: Path, data: Path, cfg_data: DataConfig) ->
     if split == "all":
         return relative_images(data)
     return split_for(checkpoint, data, cfg_data.split_ratios, cfg_data.split_seed).files(split)
-
-
-def format_table(rows: dict[str, dict[str, float]]) -> str:
-    keys = (*METRIC_KEYS, "colorfulness_gap")
-    widths = [max(11, len(k) + 2) for k in keys]
-    head = f"{'':<12}" + "".join(f"{k:>{w}}" for k, w in zip(keys, widths, strict=True))
-    lines = [head]
-    for name, row in rows.items():
-        cells = (f"{row.get(k, float('nan')):>{w}.4f}" for k, w in zip(keys, widths, strict=True))
-        lines.append(f"{name:<12}" + "".join(cells))
-    return "\n".join(lines)
 
 
 def result_json(

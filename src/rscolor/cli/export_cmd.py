@@ -9,7 +9,7 @@ from pathlib import Path
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import load_colorizer, shipped_model_path
 from rscolor.inference.onnx_backend import OPSET, TOLERANCE, export_onnx
-from rscolor.training.checkpoint import inference_payload, save_checkpoint
+from rscolor.modelfile import inference_payload, save_checkpoint
 from rscolor.utils.io import check_output, resolved
 
 FORMATS = ("onnx", "torch-fp16")

@@ -98,7 +98,7 @@ def evaluate(
     """Score a model and the gray / mean_chroma references: acc2, acc5, PSNR, SSIM, CIEDE2000,
     colorfulness."""
     from rscolor.cli.evaluate_cmd import run_evaluate
-    from rscolor.inference.scene import parse_scale
+    from rscolor.inference.scale import parse_scale
 
     run_evaluate(
         data, checkpoint, split, out, limit, force, device, parse_scale(scale), saturation
@@ -168,7 +168,8 @@ def colorize(
     float, --band) give RGB Cloud-Optimized GeoTIFFs with the input's CRS, transform and
     nodata (and a mask band for nodata)."""
     from rscolor.cli.colorize_cmd import parse_pair, run_colorize
-    from rscolor.inference.scene import RasterOptions, SceneOptions, parse_scale
+    from rscolor.inference.scale import parse_scale
+    from rscolor.inference.scene import RasterOptions, SceneOptions
 
     options = SceneOptions(
         scale=parse_scale(scale),

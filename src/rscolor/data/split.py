@@ -156,3 +156,14 @@ def load_or_make_split(
     split = make_split(root, ratios, seed)
     split.save(manifest)
     return split
+
+
+def split_for(checkpoint: Path, data: Path, ratios: tuple[int, int, int], seed: int) -> Split:
+    """The manifest beside the checkpoint when it describes `data`, else the same
+    deterministic split made afresh from `data`."""
+    manifest = checkpoint.parent / "split.json"
+    if manifest.is_file():
+        split = Split.load(manifest)
+        if split.train and split.describes(data):
+            return split
+    return make_split(data, ratios, seed)

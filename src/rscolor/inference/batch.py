@@ -28,6 +28,7 @@ from rscolor.data.images import (
 from rscolor.errors import UserError
 from rscolor.inference import raster
 from rscolor.inference.colorizer import Colorizer
+from rscolor.inference.scale import resolve_scale
 from rscolor.inference.scene import (
     TILE_FACTOR,
     RasterOptions,
@@ -35,7 +36,6 @@ from rscolor.inference.scene import (
     SceneReport,
     colorize_array,
     colorize_raster,
-    resolve_scale,
 )
 from rscolor.utils.io import atomic_path, check_output, resolved
 
@@ -203,7 +203,7 @@ def rgb_colorizer(
     def colorize(rgb: np.ndarray) -> np.ndarray:
         working, _ = resolve_scale(scale, colorizer.meta, None, rgb.shape[:2])
         if working == 1.0:
-            return colorizer.colorize_lum(colorizer.space.split(rgb)[0])
+            return colorizer.colorize_rgb(rgb)
         options = SceneOptions(scale=working, progress=False)
         out = colorize_array(colorizer, rgb_luminance_gray(rgb), options)
         return out.astype(np.float32) / 255.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from rscolor.color import AB_SCALE, ColorSpace, get_color_space
-from rscolor.config import DEVICE_PATTERN, ExperimentConfig
+from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
 from rscolor.inference.chroma_curve import Curve, apply_chroma_curve, check_curve
-from rscolor.training.checkpoint import (
+from rscolor.modelfile import (
+    ModelMeta,
     checkpoint_config,
     generator_from_checkpoint,
     load_checkpoint,
 )
+from rscolor.utils.device import pick_device
 
 SHIPPED_MODEL = "default.pt"
 FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
@@ -32,17 +33,6 @@ def shipped_model_path() -> Path:
     if not path.is_file():
         raise UserError("no model ships with this install; pass --checkpoint")
     return path
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """--device / train.device: auto, cpu, mps, cuda or cuda:N (one-line error otherwise)."""
-    if not re.match(DEVICE_PATTERN, name):
-        raise UserError(f"unknown device {name!r}: auto, cpu, cuda or cuda:N")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("CUDA was asked for but is not available")
-    return torch.device(name)
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -62,24 +52,31 @@ class Colorizer:
         self,
         generator: nn.Module,
         cfg: ExperimentConfig,
-        meta: dict[str, Any] | None = None,
+        meta: dict[str, Any] | ModelMeta | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
         self.cfg = cfg
-        self.meta = dict(meta or {})
+        self.meta = meta.to_dict() if isinstance(meta, ModelMeta) else dict(meta or {})
         self.space: ColorSpace = get_color_space(cfg.color_space)
         self.size_multiple: int = int(getattr(generator, "size_multiple", 1))
 
     @property
+    def model_meta(self) -> ModelMeta:
+        """The typed form of `meta` (which stays a dict: the overrides below write to it)."""
+        return ModelMeta.from_dict(self.meta)
+
+    @property
     def train_size(self) -> int:
-        return int(self.meta.get("train_size", self.cfg.data.crop_size))
+        size = self.model_meta.train_size
+        return int(self.cfg.data.crop_size if size is None else size)
 
     @property
     def saturation(self) -> float:
         """Chroma gain around the training data's mean colour (1 = the network's own)."""
-        return float(self.meta.get("saturation", 1.0))
+        value = self.model_meta.saturation
+        return 1.0 if value is None else float(value)
 
     def set_saturation(self, value: float | None) -> None:
         """Override the model's saturation (None keeps it); it travels with exports."""
@@ -96,7 +93,7 @@ class Colorizer:
     @property
     def max_chroma(self) -> float | None:
         """Largest CIE Lab chroma the model may output (None = no cap)."""
-        value = self.meta.get("max_chroma")
+        value = self.model_meta.max_chroma
         return float(value) if value else None
 
     def set_max_chroma(self, value: float | None) -> None:
@@ -133,7 +130,7 @@ class Colorizer:
         cap = self.max_chroma
         curve = self.chroma_curve
         if gain != 1.0 or curve is not None:
-            mean_ab = tuple(self.meta.get("mean_ab", (0.0, 0.0)))
+            mean_ab = self.model_meta.mean_ab or (0.0, 0.0)
             center = torch.from_numpy(self.space.chroma_center(mean_ab)).to(target.dtype)
             center = center.view(1, -1, 1, 1).to(target.device)
             offset = target - center
@@ -149,7 +146,7 @@ class Colorizer:
     def flip_average(self) -> bool:
         """Test-time flip averaging: the mean of the outputs for the input and its
         horizontal, vertical and double flips (4 passes)."""
-        return bool(self.meta.get("flip_average", False))
+        return bool(self.model_meta.flip_average)
 
     def set_flip_average(self, value: bool | None) -> None:
         """Turn flip averaging on or off (None keeps the model's setting)."""
@@ -182,6 +179,11 @@ class Colorizer:
 
     def colorize_lum(self, lum: np.ndarray) -> np.ndarray:
         return self.space.merge(lum, self.predict_target(lum))
+
+    def colorize_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        """RGB HxWx3 in [0, 1] -> colorized RGB from its own luminance (its colours are
+        the ground truth a prediction is scored against)."""
+        return self.colorize_lum(self.space.split(rgb)[0])
 
     def colorize(self, gray: np.ndarray) -> np.ndarray:
         """Gray HxW in [0, 1] -> RGB HxWx3 in [0, 1] with the input's luminance."""

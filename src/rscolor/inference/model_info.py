@@ -99,7 +99,7 @@ def build_info(
 
 
 def _torch_info(path: Path) -> ModelInfo:
-    from rscolor.training.checkpoint import generator_from_checkpoint, load_checkpoint
+    from rscolor.modelfile import generator_from_checkpoint, load_checkpoint
 
     ckpt = load_checkpoint(path)
     generator = generator_from_checkpoint(ckpt, str(path))

@@ -9,13 +9,10 @@ which the backend pads to). The model's config and metadata travel inside the fi
 repeat what a GIS tool needs (gsd in cm per pixel, tile size and overlap; see
 :func:`rscolor.inference.model_info.onnx_metadata`).
 
-Export uses the dynamo exporter (``torch.onnx.export(dynamo=True)``). LCFE chooses the grid
-its keys and values are pooled to from the feature size with Python arithmetic and a
-branch, which an exported graph would freeze at the example's size. For export only, each
-LCFE gets the branch-free form below: the same grid, computed on symbolic sizes, and the
-adaptive average pooling written as two pooling matrices. It equals ``LCFE.forward`` in
-eager mode (checked at every export and in tests/test_onnx.py), so the ONNX model matches
-torch at every tile size, pooled or not.
+Export uses the dynamo exporter (``torch.onnx.export(dynamo=True)``) on the generator as it
+is: LCFE computes its pooled grid on symbolic sizes when traced (see
+:mod:`rscolor.models.lcfe`), so the ONNX model matches torch at every tile size, pooled or
+not (checked at every export and in tests/test_onnx.py).
 """
 
 from __future__ import annotations
@@ -25,10 +22,8 @@ import copy
 import json
 import logging
 import tempfile
-import types
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +34,6 @@ from rscolor.config import config_from_dict
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, load_colorizer, pad_to_multiple
 from rscolor.inference.model_info import onnx_metadata
-from rscolor.models.lcfe import LCFE
 from rscolor.utils.io import atomic_path
 
 OPSET = 18
@@ -49,40 +43,9 @@ BACKENDS = ("auto", "torch", "onnx")
 
 
 # ------------------------------------------------------------------------ export
-def _pool_matrix(n_in: Any, n_out: Any, like: torch.Tensor) -> torch.Tensor:
-    """n_out x n_in matrix of adaptive average pooling (PyTorch's bin edges)."""
-    i = torch.arange(n_out, device=like.device)
-    start = (i * n_in) // n_out
-    end = ((i + 1) * n_in + n_out - 1) // n_out
-    j = torch.arange(n_in, device=like.device)
-    inside = (j[None] >= start[:, None]) & (j[None] < end[:, None])
-    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
-
-
-def _lcfe_forward_exportable(self: LCFE, f: torch.Tensor) -> torch.Tensor:
-    """LCFE.forward without Python branches on sizes (see the module docstring)."""
-    b, c, h, w = f.shape
-    salient = self.spatial(f)
-    factor = torch.sym_sqrt(h * w / self.max_tokens)  # pooled_grid, branch-free
-    gh = torch.sym_max(1, torch.sym_min(h, torch.sym_int(h / factor)))
-    gw = torch.sym_max(1, torch.sym_min(w, torch.sym_int(w / factor)))
-    pool_h, pool_w = _pool_matrix(h, gh, f), _pool_matrix(w, gw, f)
-    f_kv = pool_h @ f @ pool_w.T
-    salient_kv = pool_h @ salient @ pool_w.T
-    q = self.query(f).flatten(2).transpose(1, 2).unsqueeze(1)
-    k = self.key(f_kv).flatten(2).transpose(1, 2).unsqueeze(1)
-    v = salient_kv.flatten(2).transpose(1, 2).unsqueeze(1)
-    out = F.scaled_dot_product_attention(q, k, v)
-    return f + out.squeeze(1).transpose(1, 2).reshape(b, c, h, w)
-
-
 def exportable(generator: torch.nn.Module) -> torch.nn.Module:
-    """An eval-mode copy of `generator` whose LCFE modules use the branch-free forward."""
-    gen = copy.deepcopy(generator).cpu().eval()
-    for module in gen.modules():
-        if isinstance(module, LCFE):
-            module.forward = types.MethodType(_lcfe_forward_exportable, module)  # type: ignore[method-assign]
-    return gen
+    """An eval-mode CPU copy of `generator` to trace (the caller's module is left as is)."""
+    return copy.deepcopy(generator).cpu().eval()
 
 
 def _sym_sqrt(x):  # ONNX translation of torch.sym_sqrt, which the exporter lacks

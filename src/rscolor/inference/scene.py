@@ -24,11 +24,8 @@ scale) or an output block of `block` rows x COLUMNS columns at full resolution. 
 with the scene is only the blend buffers of one tile row at the working scale (about
 3 x tile x working width floats), never anything proportional to the height.
 
-Default working scale (``--scale auto``, :func:`default_scale`): ``input pixel size / model
-gsd_m`` when the model records its training ground sampling distance in metres and the
-input's CRS is in metres; else ``model scene_px / the input's shorter side`` for a picture
-without georeferencing; both clamped to [AUTO_MIN_SCALE, 1]. Older models: the metadata's
-``scene_scale``, else 1.0 (the input's own pixels).
+The working scale of ``--scale auto`` is :mod:`.scale`'s rule; the row resampling is
+:mod:`.resample`; the colour merge is :mod:`rscolor.color.tensor`.
 """
 
 from __future__ import annotations
@@ -41,19 +38,18 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from scipy import sparse
-from skimage.color import xyz_tristimulus_values
-from skimage.color.colorconv import rgb_from_xyz
 from tqdm import tqdm
 
-from rscolor.color import AB_SCALE, ColorSpace, get_color_space, rgb_to_lab
+from rscolor.color import ColorSpace
+from rscolor.color.tensor import chroma_space, merge_rgb, to_chroma
 from rscolor.errors import UserError
 from rscolor.inference import raster
+from rscolor.inference.resample import Resample
+from rscolor.inference.scale import resolve_scale
+from rscolor.inference.sources import ArraySink, ArraySource, Sink, Source
 from rscolor.inference.tiling import TileGrid, blend_tile_rows
 from rscolor.utils.io import atomic_path
 
-MAX_SCALE = 4.0
-AUTO_MIN_SCALE = 0.125  # --scale auto never shrinks more than 8x
 TILE_FACTOR = 2  # default tile = 2 x the training size (see plan_grid and docs/performance.md)
 BATCH_PIXELS = 2**17  # default tiles per model call: this many working pixels (2 tiles of 256)
 COLUMNS = 2048  # full-resolution columns merged and written at a time
@@ -71,23 +67,6 @@ class Predictor(Protocol):
     def train_size(self) -> int: ...
 
     def predict_batch(self, lum: torch.Tensor) -> torch.Tensor: ...
-
-
-class Source(Protocol):
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def width(self) -> int: ...
-
-    def read(self, row0: int, row1: int, col0: int, col1: int) -> tuple[np.ndarray, np.ndarray]:
-        """The window rows [row0, row1) x columns [col0, col1) as (gray float32 in [0, 1],
-        valid bool)."""
-        ...
-
-
-class Sink(Protocol):
-    def write(self, row0: int, col0: int, rgb: np.ndarray, valid: np.ndarray) -> None: ...
 
 
 @dataclass
@@ -127,70 +106,7 @@ class SceneReport:
         return asdict(self)
 
 
-# ------------------------------------------------------------------ scale and tiling
-def default_scale(
-    meta: dict[str, Any], pixel_size: float | None, shape: tuple[int, int] | None = None
-) -> tuple[float, str]:
-    """The working scale of ``--scale auto``, and where it came from (docs/scale.md).
-
-    1. A raster with a CRS in metres, and a model that records its training ground
-       sampling distance (``gsd_m``): input pixel size / gsd_m, so the model sees the
-       pixel size it was trained at.
-    2. A picture without one, and a model that records its training scene size
-       (``scene_px``): scene_px / the picture's shorter side, so the picture is seen
-       with the field of view of a training scene.
-    3. Older models: the metadata's ``scene_scale``, else 1.
-
-    Rules 1 and 2 never enlarge (at most 1: finer detail cannot be made up) and never
-    shrink below AUTO_MIN_SCALE (a large scan of unknown pixel size is not a scene).
-    """
-    gsd = meta.get("gsd_m")
-    if gsd and pixel_size:
-        ratio = pixel_size / float(gsd)
-        why = f"input pixel {pixel_size:g} m / model gsd_m {float(gsd):g} m"
-        return _clamp_auto(ratio), why
-    scene = meta.get("scene_px")
-    if scene and shape:
-        side = min(shape)
-        why = f"model scene {int(scene)} px / input {side} px (no ground pixel size)"
-        return _clamp_auto(int(scene) / side), why
-    if meta.get("scene_scale"):
-        return float(meta["scene_scale"]), "model metadata (scene_scale)"
-    return 1.0, "the default: the model records no training scale"
-
-
-def _clamp_auto(scale: float) -> float:
-    return float(min(1.0, max(AUTO_MIN_SCALE, scale)))
-
-
-def parse_scale(text: str | float | None) -> float | None:
-    """``--scale``: 'auto' (None: chosen per input by :func:`default_scale`) or a factor."""
-    if text is None or (isinstance(text, str) and text.strip().lower() == "auto"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise UserError(f"--scale {text!r}: expected 'auto' or a factor, e.g. 0.5") from None
-    if not 0 < value <= MAX_SCALE:
-        raise UserError(f"--scale {value:g}: expected 'auto' or a factor in (0, {MAX_SCALE:g}]")
-    return value
-
-
-def resolve_scale(
-    option: float | None,
-    meta: dict[str, Any],
-    pixel_size: float | None,
-    shape: tuple[int, int] | None = None,
-) -> tuple[float, str]:
-    if option is not None:
-        scale, why = option, "--scale"
-    else:
-        scale, why = default_scale(meta, pixel_size, shape)
-    if not 0 < scale <= MAX_SCALE:
-        raise UserError(f"--scale must be in (0, {MAX_SCALE:g}], got {scale:g}")
-    return scale, why
-
-
+# ------------------------------------------------------------------------- tiling
 def default_tile(predictor: Predictor) -> int:
     """TILE_FACTOR x the training size, rounded up to the model's size multiple."""
     m = predictor.size_multiple
@@ -220,116 +136,6 @@ def resolve_batch(options: SceneOptions, tile: int) -> int:
     if batch < 1:
         raise UserError("--batch must be at least 1")
     return batch
-
-
-# ------------------------------------------------------------------------ resampling
-def resample_matrix(n_in: int, n_out: int) -> sparse.csr_matrix:
-    """n_out x n_in sparse matrix: area average when shrinking, bilinear (half-pixel
-    centres) when enlarging. Rows sum to 1, so it also resamples validity masks."""
-    ratio = n_in / n_out
-    j = np.arange(n_out)
-    if n_out < n_in:
-        lo, hi = j * ratio, (j + 1) * ratio
-        i = np.floor(lo).astype(np.int64)[:, None] + np.arange(int(np.ceil(ratio)) + 1)[None]
-        w = np.minimum(i + 1, hi[:, None]) - np.maximum(i, lo[:, None])
-        keep = (w > 1e-12) & (i < n_in)
-        rows, cols, vals = np.broadcast_to(j[:, None], i.shape)[keep], i[keep], w[keep] / ratio
-    else:
-        x = np.clip((j + 0.5) * ratio - 0.5, 0, n_in - 1)
-        i0 = np.floor(x).astype(np.int64)
-        frac = x - i0
-        rows = np.concatenate([j, j])
-        cols = np.concatenate([i0, np.minimum(i0 + 1, n_in - 1)])
-        vals = np.concatenate([1 - frac, frac])
-    return sparse.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n_out, n_in))
-
-
-def binomial_matrix(n: int) -> sparse.csr_matrix:
-    """n x n [1, 2, 1] / 4 smoothing (edges replicated): zero response at period 2."""
-    i = np.arange(n)
-    rows = np.concatenate([i, i, i])
-    cols = np.concatenate([np.maximum(i - 1, 0), i, np.minimum(i + 1, n - 1)])
-    vals = np.concatenate([np.full(n, 0.25), np.full(n, 0.5), np.full(n, 0.25)])
-    return sparse.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n, n))
-
-
-class Resample:
-    """Resampling along one axis; the identity when the sizes agree (no copy, no matrix).
-
-    With ``smooth``, an enlargement first applies a [1, 2, 1] / 4 filter: a strided
-    network's output carries a 2-pixel checkerboard that is invisible at its own scale
-    but becomes a visible dot grid when magnified (chroma at ``--scale 0.25``, say).
-    """
-
-    def __init__(self, n_in: int, n_out: int, smooth: bool = False) -> None:
-        self.matrix = None if n_in == n_out else resample_matrix(n_in, n_out)
-        if smooth and n_out > n_in and n_in > 2:
-            self.matrix = (self.matrix @ binomial_matrix(n_in)).tocsr()
-
-    def support(self, out0: int, out1: int) -> tuple[int, int]:
-        """The input range [a, b) that outputs [out0, out1) read."""
-        if self.matrix is None:
-            return out0, out1
-        cols = self.matrix[out0:out1].indices
-        return int(cols.min()), int(cols.max()) + 1
-
-    def along(self, x: np.ndarray, axis: int, out0: int, out1: int, first: int) -> np.ndarray:
-        """Outputs [out0, out1) along `axis` of `x`, whose entries there start at input
-        index `first`."""
-        if self.matrix is None:
-            return np.take(x, np.arange(out0 - first, out1 - first), axis=axis)
-        m = self.matrix[out0:out1, first : first + x.shape[axis]]
-        moved = np.moveaxis(x, axis, 0)
-        out = m @ moved.reshape(moved.shape[0], -1)
-        out = np.asarray(out, np.float32).reshape((out1 - out0,) + moved.shape[1:])
-        return np.moveaxis(out, 0, axis)
-
-
-# ------------------------------------------------------------------------- merging
-_WHITE = torch.tensor(xyz_tristimulus_values(illuminant="D65", observer="2"), dtype=torch.float32)
-_RGB_FROM_XYZ = torch.tensor(rgb_from_xyz, dtype=torch.float32)
-
-
-def _lab_gray_merge(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """sRGB gray (h x w) + normalised ab (2 x h x w) -> uint8 RGB, in float32 torch.
-
-    The same formulas as :mod:`rscolor.color` (skimage's Lab -> XYZ -> sRGB, D65), fused
-    and vectorised: skimage's float64 path runs at about 2 Mpx/s on one core and would
-    dominate a scene run. Tested against ``ColorSpace.merge`` in tests/test_colorize_scene.py.
-    """
-    g = torch.from_numpy(np.ascontiguousarray(gray, np.float32)).clamp(0, 1)
-    lin = torch.where(g <= 0.04045, g / 12.92, ((g + 0.055) / 1.055) ** 2.4)
-    fy = torch.where(lin > 0.008856, lin.clamp_min(1e-12) ** (1 / 3), 7.787 * lin + 16 / 116)
-    a, b = torch.from_numpy(np.ascontiguousarray(ab, np.float32)) * AB_SCALE
-    f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp_min(0)])
-    xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / 7.787) * _WHITE[:, None, None]
-    lin_rgb = torch.einsum("ij,jhw->ihw", _RGB_FROM_XYZ, xyz)
-    srgb = torch.where(
-        lin_rgb > 0.0031308, 1.055 * lin_rgb.clamp_min(1e-12) ** (1 / 2.4) - 0.055, 12.92 * lin_rgb
-    )
-    rgb8 = (srgb.clamp(0, 1) * 255).round().to(torch.uint8)
-    return rgb8.permute(1, 2, 0).contiguous().numpy()
-
-
-def merge_rgb(space: ColorSpace, gray: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Full-resolution gray (h x w) + target (C x h x w) -> uint8 RGB h x w x 3."""
-    if space.name == "lab":
-        return _lab_gray_merge(gray, target)
-    rgb = space.merge(space.gray_to_lum(gray), np.moveaxis(target, 0, -1))
-    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
-
-
-def chroma_space(space: ColorSpace) -> ColorSpace:
-    """The space the full-resolution merge runs in: an ``rgb`` model's output is turned
-    into Lab chroma, so the input's own luminance is kept at full resolution."""
-    return get_color_space("lab") if space.name == "rgb" else space
-
-
-def to_chroma(space: ColorSpace, target: np.ndarray) -> np.ndarray:
-    if space.name != "rgb":
-        return target
-    rgb = (np.moveaxis(target, 0, -1) + 1) / 2
-    return np.moveaxis(rgb_to_lab(rgb)[..., 1:] / AB_SCALE, -1, 0).astype(np.float32)
 
 
 # ------------------------------------------------------------------------ pipeline
@@ -464,34 +270,7 @@ class ScenePipeline:
         return self.report
 
 
-# ---------------------------------------------------------------- sources and sinks
-class ArraySource:
-    """An in-memory gray image (ordinary image files)."""
-
-    def __init__(self, gray: np.ndarray, valid: np.ndarray | None = None) -> None:
-        self.gray = gray.astype(np.float32, copy=False)
-        self.valid = np.ones(gray.shape, bool) if valid is None else valid
-
-    @property
-    def height(self) -> int:
-        return int(self.gray.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.gray.shape[1])
-
-    def read(self, row0: int, row1: int, col0: int, col1: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.gray[row0:row1, col0:col1], self.valid[row0:row1, col0:col1]
-
-
-class ArraySink:
-    def __init__(self, height: int, width: int) -> None:
-        self.rgb = np.zeros((height, width, 3), np.uint8)
-
-    def write(self, row0: int, col0: int, rgb: np.ndarray, valid: np.ndarray) -> None:
-        self.rgb[row0 : row0 + rgb.shape[0], col0 : col0 + rgb.shape[1]] = rgb
-
-
+# ------------------------------------------------------------------- in memory
 def colorize_array(
     predictor: Predictor, gray: np.ndarray, options: SceneOptions | None = None
 ) -> np.ndarray:

@@ -18,9 +18,8 @@ from pathlib import Path
 
 from scipy import stats
 
-from rscolor.errors import UserError
 from rscolor.study import db
-from rscolor.utils.io import atomic_path
+from rscolor.utils.io import atomic_write_text, check_output
 
 CSV_NAME, MD_NAME = "amt.csv", "amt.md"
 CSV_COLUMNS = ["method", "amt", "ci95_low", "ci95_high", "sd_rater_means", "raters", "ratings"]
@@ -133,10 +132,8 @@ def write_report(
     scores = study_scores(db_path, complete_only)
     markdown = to_markdown(scores, source=db_path.name)
     targets = {out_dir / CSV_NAME: to_csv(scores), out_dir / MD_NAME: markdown}
-    existing = [p for p in targets if p.exists()]
-    if existing and not force:  # check both before writing either
-        raise UserError(f"{existing[0]} exists (use --force to overwrite)")
+    for path in targets:  # check both before writing either
+        check_output(path, force)
     for path, text in targets.items():
-        with atomic_path(path) as tmp:
-            tmp.write_text(text)
+        atomic_write_text(path, text)
     return list(targets), markdown

@@ -17,7 +17,7 @@ import torch.distributed as dist
 from torch import nn
 
 from rscolor.errors import UserError
-from rscolor.inference.colorizer import pick_device
+from rscolor.utils.device import pick_device
 
 # Rank 0 validates alone at the end of each epoch while the others wait at a barrier;
 # the default collective timeout (10-30 min) can be too short for a large val split on CPU.

@@ -49,15 +49,15 @@ from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, shipped_model_path
 from rscolor.metrics.evaluate import evaluate_images
-from rscolor.models.discriminators import pyramid
-from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
-from rscolor.training import distributed as D
-from rscolor.training.checkpoint import (
+from rscolor.modelfile import (
     float_state,
     inference_payload,
     load_checkpoint,
     save_checkpoint,
 )
+from rscolor.models.discriminators import pyramid
+from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
+from rscolor.training import distributed as D
 from rscolor.training.ema import make_ema
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.losses import gan_loss, l1_loss

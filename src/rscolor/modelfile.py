@@ -1,4 +1,6 @@
-"""Checkpoint files: one format for training state and for the models users run.
+"""The model file format (layer 2): one format for training state and for the models users
+run. Above ``models`` (it builds the generator a file describes), below ``inference`` and
+``training``, which both read and write it.
 
 A checkpoint is a dict saved with ``torch.save`` and written atomically::
 
@@ -11,6 +13,11 @@ Files are read with ``torch.load(weights_only=True)``: tensors and plain contain
 crafted file cannot run code. The resume state is stored in that form (see
 ``rscolor.training.trainer.rng_state``); last.pt files written before kept numpy's RNG state
 as an array, which is allowed by name (``_legacy_numpy_globals``) and nothing else.
+
+The ``meta`` entry is a plain dict on disk (so every older reader keeps working);
+:class:`ModelMeta` is its typed form: ``ModelMeta.from_dict`` accepts the dict of every file
+written so far (missing keys are None, keys it does not know are kept in ``extra``) and
+``to_dict`` gives the dict back.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import io
 import pickle
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,62 @@ from rscolor.utils.io import atomic_write_bytes
 
 FORMAT = "rscolor-checkpoint"
 VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What a model file records about the model beside its config and weights.
+
+    Every field is optional: files written by older versions lack the later ones (and the
+    shipped models of issue 6 on add ``saturation`` and ``max_chroma`` after training)."""
+
+    method: str | None = None
+    color_space: str | None = None
+    train_size: int | None = None  # the training crop size
+    mean_ab: tuple[float, ...] | None = None  # the training data's mean Lab chroma
+    best_epoch: int | None = None
+    best_score: float | None = None
+    select_metric: str | None = None  # what picked the best epoch
+    data: str | None = None  # the training data folder's name
+    gsd_note: str | None = None
+    gsd_m: float | None = None  # training ground sampling distance, metres per pixel
+    scene_px: int | None = None  # training scenes' typical side, pixels
+    scene_scale: float | None = None  # older models: a fixed working scale
+    saturation: float | None = None  # chroma gain around mean_ab (None: 1)
+    max_chroma: float | None = None  # Lab chroma cap (None or 0: no cap)
+    flip_average: bool | None = None  # test-time flip averaging
+    chroma_curve: list[list[float]] | None = None  # quantile chroma curve (x knots, y knots)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
+
+    @classmethod
+    def known_keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "extra")
+
+    @classmethod
+    def from_dict(cls, meta: Mapping[str, Any] | None) -> ModelMeta:
+        """The typed form of a file's ``meta`` dict (None or {} for files without one)."""
+        meta = dict(meta or {})
+        known = {k: meta.pop(k) for k in cls.known_keys() if k in meta}
+        mean_ab = known.get("mean_ab")
+        if mean_ab is not None:
+            known["mean_ab"] = tuple(float(v) for v in mean_ab)
+        return cls(**known, extra=meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict a file stores: the fields that are set (in declaration order; mean_ab as
+        a list, as the trainer writes it), then the unknown keys as they were read."""
+        out: dict[str, Any] = {}
+        for name in self.known_keys():
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = list(value) if name == "mean_ab" else value
+        out.update(self.extra)
+        return out
+
+
+def model_meta(ckpt: Mapping[str, Any]) -> ModelMeta:
+    """The typed ``meta`` of a loaded model file."""
+    return ModelMeta.from_dict(ckpt.get("meta"))
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -107,11 +172,16 @@ def generator_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") 
 
 
 def inference_payload(
-    generator: nn.Module, cfg: ExperimentConfig, meta: dict[str, Any], half: bool = False
+    generator: nn.Module,
+    cfg: ExperimentConfig,
+    meta: Mapping[str, Any] | ModelMeta,
+    half: bool = False,
 ) -> dict[str, Any]:
-    """What a deployed model needs: config, generator weights (fp16 if `half`), meta."""
+    """What a deployed model needs: config, generator weights (fp16 if `half`), meta (a
+    dict is stored as given; a :class:`ModelMeta` as its ``to_dict``)."""
     state = {
         k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().clone()
         for k, v in generator.state_dict().items()
     }
-    return {"config": cfg.to_dict(), "generator": state, "meta": meta}
+    meta_dict = meta.to_dict() if isinstance(meta, ModelMeta) else meta
+    return {"config": cfg.to_dict(), "generator": state, "meta": meta_dict}

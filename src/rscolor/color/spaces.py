@@ -1,6 +1,7 @@
 """Color spaces: how an RGB image splits into the network's luminance input and chroma target.
 
-All conversions use scikit-image (sRGB, D65). Networks see values in about [-1, 1]:
+All conversions use scikit-image (sRGB, D65), and the closed-form gray <-> lightness
+formulas below. Networks see values in about [-1, 1]:
 
 ========  =====================  =============================  ======================
 space     luminance input        target (network output)        merge

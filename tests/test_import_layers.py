@@ -1,0 +1,54 @@
+"""The layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md) holds on
+the tree, and fails on a deliberate upward import."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("importlinter")
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # two runs of lint-imports, a few seconds each
+
+
+def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` with `project`'s pyproject.toml, on `project`/src's rscolor."""
+    script = Path(sys.executable).with_name("lint-imports")
+    command = str(script) if script.is_file() else shutil.which("lint-imports") or "lint-imports"
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    return subprocess.run(
+        [command, "--no-cache", "--no-logo", str(project / "pyproject.toml")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_tree_keeps_its_layers() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(
+        ROOT / "src" / "rscolor",
+        copy / "src" / "rscolor",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pt", "weights", "samples"),
+    )
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    low = copy / "src" / "rscolor" / "color" / "spaces.py"
+    low.write_text(low.read_text() + "\nimport rscolor.cli  # noqa: E402,F401 (the test's edge)\n")
+    result = lint_imports(copy)
+    assert result.returncode != 0, result.stdout
+    assert "BROKEN" in result.stdout
+    assert "rscolor.color is not allowed to import rscolor.cli" in result.stdout

@@ -44,7 +44,14 @@ from rscolor.benchmark.suites import (
     suites_for,
     unique_methods,
 )
-from rscolor.config import ExperimentConfig, deep_merge, load_config
+from rscolor.config import (
+    ExperimentConfig,
+    deep_merge,
+    dotted_diff,
+    get_dotted,
+    load_config,
+    without_runtime,
+)
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, load_colorizer
@@ -54,26 +61,15 @@ from rscolor.models.blocks import count_parameters
 from rscolor.training.trainer import Trainer, TrainingDiverged, evenly_spaced
 from rscolor.utils.io import atomic_write_text
 
-# Fields that change where or how fast a run goes, not what it learns: ignored when a
-# finished run is checked against the config it would be trained with now.
-RUNTIME_FIELDS = (
-    ("train", "device"),
-    ("train", "threads"),
-    ("train", "checkpoint_every_steps"),
-    ("train", "compile"),
-    ("data", "num_workers"),
-    ("data", "cache"),
-    ("data", "root"),
-)
 # Fields every method of a benchmark must share, or the comparison is not on equal terms.
 SHARED_FIELDS = (
-    ("data", "split_ratios"),
-    ("data", "split_seed"),
-    ("data", "eval_size"),
-    ("data", "crop_size"),
-    ("train", "epochs"),
-    ("train", "batch_size"),
-    ("train", "max_steps_per_epoch"),
+    "data.split_ratios",
+    "data.split_seed",
+    "data.eval_size",
+    "data.crop_size",
+    "train.epochs",
+    "train.batch_size",
+    "train.max_steps_per_epoch",
 )
 
 
@@ -228,34 +224,6 @@ class BenchmarkResult:
 
 
 # ----------------------------------------------------------------- helpers
-def _get(d: dict[str, Any], path: tuple[str, ...]) -> Any:
-    for key in path:
-        d = d.get(key, {}) if isinstance(d, dict) else {}
-    return d
-
-
-def comparable(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The config dict without RUNTIME_FIELDS."""
-    out = json.loads(json.dumps(cfg))
-    for section, key in RUNTIME_FIELDS:
-        out.get(section, {}).pop(key, None)
-    return out
-
-
-def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two nested dicts."""
-    keys = sorted(set(a) | set(b))
-    diffs: list[str] = []
-    for key in keys:
-        va, vb = a.get(key), b.get(key)
-        name = f"{prefix}{key}"
-        if isinstance(va, dict) and isinstance(vb, dict):
-            diffs += config_diff(va, vb, name + ".")
-        elif va != vb:
-            diffs.append(name)
-    return diffs
-
-
 def files_digest(files: list[str]) -> str:
     return hashlib.sha1("\n".join(files).encode()).hexdigest()[:16]
 
@@ -355,12 +323,13 @@ def check_shared_budget(cfgs: dict[str, ExperimentConfig]) -> None:
     dicts = {k: c.to_dict() for k, c in cfgs.items()}
     first_key = next(iter(dicts))
     for path in SHARED_FIELDS:
-        ref = _get(dicts[first_key], path)
+        ref = get_dotted(dicts[first_key], path)
         for key, d in dicts.items():
-            if _get(d, path) != ref:
+            if get_dotted(d, path) != ref:
                 raise UserError(
-                    f"configs disagree on {'.'.join(path)} ({first_key}: {ref}, "
-                    f"{key}: {_get(d, path)}): every method of a benchmark needs the same budget"
+                    f"configs disagree on {path} ({first_key}: {ref}, "
+                    f"{key}: {get_dotted(d, path)}): every method of a benchmark needs the "
+                    "same budget"
                 )
 
 
@@ -389,7 +358,7 @@ def finished_record(run: MethodRun) -> RunRecord | None:
     if done is None:
         return None
     record = RunRecord(**done)
-    diff = config_diff(comparable(record.config), comparable(run.cfg.to_dict()))
+    diff = dotted_diff(without_runtime(record.config), without_runtime(run.cfg.to_dict()))
     if diff:
         raise UserError(
             f"{run.run_dir} was trained with another config ({', '.join(diff[:4])} differ): "
@@ -407,7 +376,7 @@ def check_unfinished(run: MethodRun, split_path: Path) -> None:
     started = run.run_dir / "config.yaml"
     if started.is_file():
         old = yaml.safe_load(started.read_text()) or {}
-        diff = config_diff(comparable(old), comparable(run.cfg.to_dict()))
+        diff = dotted_diff(without_runtime(old), without_runtime(run.cfg.to_dict()))
         if diff:
             raise UserError(
                 f"{run.run_dir} was started with another config ({', '.join(diff[:4])} differ): "

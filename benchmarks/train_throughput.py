@@ -31,10 +31,10 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rscolor.benchmark.suites import Method, resolve_configs_dir, suites_for, unique_methods
 from rscolor.config import load_config
 from rscolor.inference.colorizer import pick_device
 from rscolor.models.blocks import count_parameters
+from rscolor.suites.methods import Method, resolve_configs_dir, suites_for, unique_methods
 from rscolor.training.step import GanStep
 from rscolor.utils.io import atomic_write_text
 

@@ -50,3 +50,33 @@ def test_overrides_conflict_is_a_user_error() -> None:
     }
     with pytest.raises(UserError, match="conflicts"):
         parse_overrides(["train=1", "train.epochs=2"])
+
+
+def test_old_multiscale_names_load_as_the_new_ones() -> None:
+    """Configs and checkpoints written before the rename name both Multi-G's generator and
+    Multi-D's discriminator ``multiscale``."""
+    from rscolor.config import ExperimentConfig, config_from_dict
+
+    cfg = config_from_dict({"generator": {"name": "multiscale"}})
+    assert cfg.generator.name == "multiscale_g"
+    cfg = config_from_dict({"generator": {"name": "unet"}, "discriminator": {"name": "multiscale"}})
+    assert cfg.discriminator.name == "multiscale_d"
+    old = {"generator": {"name": "multiscale"}, "train": {"device": "cpu"}}
+    assert without_runtime(old)["generator"] == {"name": "multiscale_g"}
+    assert ExperimentConfig().generator.name == "joint_stream"
+
+
+def test_a_checkpoint_naming_the_old_multiscale_generator_still_loads(tmp_path) -> None:
+    from rscolor.config import config_from_dict
+    from rscolor.inference.colorizer import load_colorizer
+    from rscolor.models.registry import build_generator
+    from rscolor.training.checkpoint import inference_payload, save_checkpoint
+
+    raw = {"color_space": "yuv", "generator": {"name": "multiscale", "ngf": 4, "depth": 3},
+           "data": {"crop_size": 32}}  # fmt: skip
+    cfg = config_from_dict(raw)
+    payload = inference_payload(build_generator(cfg), cfg, {"mean_ab": [0.0, 0.0]})
+    payload["config"]["generator"]["name"] = "multiscale"  # as written before the rename
+    save_checkpoint(tmp_path / "old.pt", payload)
+    colorizer = load_colorizer(tmp_path / "old.pt", "cpu")
+    assert colorizer.cfg.generator.name == "multiscale_g"

@@ -12,7 +12,7 @@ from rscolor.training import step as step_mod
 from rscolor.training import trainer as trainer_mod
 from rscolor.training.trainer import Trainer, TrainingDiverged
 
-from .conftest import tiny_config
+from .helpers import tiny_config
 
 NAN_STEP = 3  # 0-based: the 4th step, in the second epoch (2 steps per epoch)
 

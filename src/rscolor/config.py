@@ -26,6 +26,24 @@ DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 NormName = Literal["batch", "instance", "syncbatch", "none"]
 
 
+# Registry names that were renamed: older configs and checkpoints name them so, and load as
+# the new name ("multiscale" named both Multi-G's generator and Multi-D's discriminator).
+RENAMED = {
+    "generator": {"multiscale": "multiscale_g"},
+    "discriminator": {"multiscale": "multiscale_d"},
+}
+
+
+def canonical_names(tree: dict[str, Any]) -> dict[str, Any]:
+    """A config dict with the renamed registry names replaced (a copy)."""
+    out = dict(tree)
+    for section, renames in RENAMED.items():
+        part = out.get(section)
+        if isinstance(part, dict) and part.get("name") in renames:
+            out[section] = {**part, "name": renames[part["name"]]}
+    return out
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,7 +106,11 @@ class DataConfig(_Strict):
 
 
 class GeneratorConfig(_Strict):
-    name: str = Field("joint_stream", description="Registry name: unet, joint_stream, multiscale.")
+    name: str = Field(
+        "joint_stream",
+        description="Registry name: unet, joint_stream, multiscale_g (Multi-G; "
+        "'multiscale' still loads as it).",
+    )
     ngf: int = Field(64, ge=1, description="Width of the first layer (pix2pix ngf).")
     depth: int = Field(
         8, ge=1, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
@@ -136,10 +158,17 @@ class GeneratorConfig(_Strict):
         0, ge=0, description="Decoder levels that also emit an image (Multi-D)."
     )
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        return RENAMED["generator"].get(value, value)
+
 
 class DiscriminatorConfig(_Strict):
     name: str | None = Field(
-        "dcgan", description="Registry name: dcgan, patchgan, multiscale; null = none."
+        "dcgan",
+        description="Registry name: dcgan, patchgan, multiscale_d (Multi-D; 'multiscale' "
+        "still loads as it); null = none.",
     )
     ndf: int = Field(64, ge=1, description="Width of the first layer.")
     n_layers: int = Field(4, ge=1, description="Strided 4x4 conv layers.")
@@ -148,6 +177,11 @@ class DiscriminatorConfig(_Strict):
     spectral_norm: bool = Field(
         False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
     )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        return RENAMED["discriminator"].get(value, value)
 
 
 class LossConfig(_Strict):
@@ -332,8 +366,10 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def without_runtime(tree: dict[str, Any]) -> dict[str, Any]:
-    """A config dict without its RUNTIME_FIELDS (a copy)."""
-    return unflatten({k: v for k, v in flatten(tree).items() if k not in RUNTIME_FIELDS})
+    """A config dict without its RUNTIME_FIELDS, renamed registry names as now (a copy):
+    what two runs must share to be the same run."""
+    flat = flatten(canonical_names(tree))
+    return unflatten({k: v for k, v in flat.items() if k not in RUNTIME_FIELDS})
 
 
 def dotted_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:

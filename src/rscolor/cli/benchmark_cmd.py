@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rscolor.benchmark import BenchmarkOptions, run_suite
 from rscolor.cli.options import BenchmarkCommandOptions
 from rscolor.config import parse_overrides
+from rscolor.suites import BenchmarkOptions, run_suite
 
 
 def run_benchmark(opts: BenchmarkCommandOptions) -> None:

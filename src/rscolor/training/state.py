@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rscolor.config import RUNTIME_FIELDS, ExperimentConfig, flatten, unflatten
+from rscolor.config import (
+    RUNTIME_FIELDS,
+    ExperimentConfig,
+    canonical_names,
+    flatten,
+    unflatten,
+)
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -83,7 +89,8 @@ def resume_config(
     differ (ignored: changing them would not continue the same run)."""
     now = flatten(current.to_dict())
     merged = {
-        k: (now[k] if k in RUNTIME_FIELDS and k in now else v) for k, v in flatten(stored).items()
+        k: (now[k] if k in RUNTIME_FIELDS and k in now else v)
+        for k, v in flatten(canonical_names(stored)).items()
     }
     ignored = sorted(k for k, v in now.items() if k not in RUNTIME_FIELDS and merged.get(k) != v)
     return unflatten(merged), ignored

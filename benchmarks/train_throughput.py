@@ -1,6 +1,6 @@
 """Training throughput: images per second of one full training step for each method.
 
-A step is what `rscolor train` runs per batch (Trainer.train_step): generator forward,
+A step is what `rscolor train` runs per batch (`training.step.GanStep`): generator forward,
 discriminator update, generator update with cGAN + L1 loss, on random tensors already on
 the device (data loading is left out: it overlaps with compute in DataLoader workers).
 Each method is its benchmark-suite config, configs/<method>-<scale>.yaml (the methods of
@@ -24,7 +24,6 @@ import json
 import math
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,11 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rscolor.benchmark.suites import Method, resolve_configs_dir, suites_for, unique_methods
 from rscolor.config import load_config
+from rscolor.inference.colorizer import pick_device
 from rscolor.models.blocks import count_parameters
-from rscolor.training.trainer import Trainer
+from rscolor.suites.methods import Method, resolve_configs_dir, suites_for, unique_methods
+from rscolor.training.step import GanStep
 from rscolor.utils.io import atomic_write_text
 
 SINGLE_STREAM = "ablation-single"
@@ -102,32 +102,32 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(args: argparse.Namespace, name: str, scratch: Path) -> dict[str, Any]:
+def measure(args: argparse.Namespace, name: str) -> dict[str, Any]:
     cfg = method_config(args, name)
     torch.manual_seed(0)
-    trainer = Trainer(cfg, scratch / name, data_root=scratch, progress=False)
-    trainer.build_models()
-    trainer.g.train()
-    if trainer.d is not None:
-        trainer.d.train()
-    device = trainer.device
+    step = GanStep.build(cfg, pick_device(cfg.train.device))
+    step.train_mode()
+    device = step.device
     channels = 3 if cfg.color_space == "rgb" else 2
     batch, size = cfg.train.batch_size, cfg.data.crop_size
     lum = torch.rand(batch, 1, size, size, device=device) * 2 - 1
     target = torch.rand(batch, channels, size, size, device=device) * 2 - 1
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    # One step counts as one epoch here (batches_per_epoch 1): the timed steps are past
+    # the configs' adversarial warm-up (loss.adv_warmup_epochs) when --warmup covers it.
+    global_step = 0
     for _ in range(args.warmup):
-        trainer.train_step(lum, target)
-        trainer.global_step += 1
+        step(lum, target, global_step)
+        global_step += 1
     with FlopCounterMode(display=False) as flops:  # one more untimed step, counted
-        trainer.train_step(lum, target)
-        trainer.global_step += 1
+        step(lum, target, global_step)
+        global_step += 1
     sync(device)
     start = time.perf_counter()
     for _ in range(args.steps):
-        trainer.train_step(lum, target)
-        trainer.global_step += 1
+        step(lum, target, global_step)
+        global_step += 1
     sync(device)
     seconds = time.perf_counter() - start
     row = {
@@ -138,8 +138,8 @@ def measure(args: argparse.Namespace, name: str, scratch: Path) -> dict[str, Any
         "depth": cfg.generator.depth,
         "batch": batch,
         "generator": cfg.generator.name,
-        "discriminator": cfg.discriminator.name if trainer.d_raw is not None else None,
-        "g_params_m": count_parameters(trainer.g_raw) / 1e6,
+        "discriminator": cfg.discriminator.name if step.d_raw is not None else None,
+        "g_params_m": count_parameters(step.g_raw) / 1e6,
         "gflop_per_image": flops.get_total_flops() / batch / 1e9,
         "images_per_s": batch * args.steps / seconds,
         "ms_per_image": 1000 * seconds / (batch * args.steps),
@@ -147,14 +147,14 @@ def measure(args: argparse.Namespace, name: str, scratch: Path) -> dict[str, Any
             torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
         ),
     }
-    del trainer
+    del step
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return row
 
 
 def device_name(device: str) -> str:
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else device)
+    dev = pick_device(device)
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
@@ -213,10 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(header, flush=True)
     rows = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in names:
-            rows.append(measure(args, name, Path(scratch)))
-            print(f"  {name}: {rows[-1]['images_per_s']:.2f} images/s", flush=True)
+    for name in names:
+        rows.append(measure(args, name))
+        print(f"  {name}: {rows[-1]['images_per_s']:.2f} images/s", flush=True)
     print()
     print(table(rows))
     for line in ratios(rows):

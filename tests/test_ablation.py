@@ -12,7 +12,7 @@ from rscolor.models.gsm import GatedSelection
 from rscolor.models.joint_stream import JointStreamGenerator
 from rscolor.models.lcfe import LCFE
 
-from .tiny_methods import method_config
+from .helpers import method_config
 
 ROWS = ("ablation-single", "ablation-joint", "ablation-concat", "ablation-lcfe", "jsdcgan")
 

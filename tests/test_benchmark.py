@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rscolor.benchmark import ABLATION, COMPARE, BenchmarkOptions, run_suite
-from rscolor.benchmark import suites as suites_mod
-from rscolor.benchmark.figure import pick_figure_files
-from rscolor.benchmark.runner import suite_settings
 from rscolor.cli.main import main
 from rscolor.data.split import Split, class_of
 from rscolor.errors import UserError
+from rscolor.suites import ABLATION, COMPARE, BenchmarkOptions, run_suite
+from rscolor.suites import methods as suites_mod
+from rscolor.suites.figure import pick_figure_files
+from rscolor.suites.runner import suite_settings
 from rscolor.training.trainer import Trainer, TrainingDiverged
 
-from .tiny_methods import TINY
+from .helpers import TINY
 
 CLASSES = {"beach", "forest", "pond"}
 
@@ -315,23 +315,23 @@ def test_stored_evaluations_are_reused_until_the_metrics_change(
 ) -> None:
     from dataclasses import replace
 
-    from rscolor.benchmark import runner
+    from rscolor.suites import evaluate as suite_eval
 
     out = tmp_path / "bench"
     one = replace(COMPARE, methods=(COMPARE.methods[0],))
     monkeypatch.setattr(suites_mod, "SUITES", {"compare": one, "ablation": ABLATION})
     run_suite(options(scene_tree, out, "compare", seeds=2, max_test_images=3))
     calls: list[tuple[str, ...]] = []
-    real = runner.evaluate_images
+    real = suite_eval.evaluate_images
 
     def counting(colorizers, *args, **kwargs):
         calls.append(tuple(colorizers))
         return real(colorizers, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "evaluate_images", counting)
+    monkeypatch.setattr(suite_eval, "evaluate_images", counting)
     run_suite(options(scene_tree, out, "compare", seeds=2, max_test_images=3, report_only=True))
     assert calls == []  # every evaluation read back from eval.json
-    names = runner.metric_names()
-    monkeypatch.setattr(runner, "metric_names", lambda: sorted([*names, "false_color"]))
+    names = suite_eval.metric_names()
+    monkeypatch.setattr(suite_eval, "metric_names", lambda: sorted([*names, "false_color"]))
     run_suite(options(scene_tree, out, "compare", seeds=2, max_test_images=3, report_only=True))
     assert calls == [("unet",), ("unet",), ()]  # two runs and the references, scored again

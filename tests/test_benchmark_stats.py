@@ -8,15 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from rscolor.benchmark.report import (
-    Step,
-    compare_metric,
-    comparison_steps,
-    metric_cell,
-    table_metrics,
-)
-from rscolor.benchmark.runner import SuiteEvaluation
-from rscolor.benchmark.stats import (
+from rscolor.metrics.evaluate import EvalResult
+from rscolor.suites.comparisons import Step, compare_metric, comparison_steps
+from rscolor.suites.methods import ABLATION, COMPARE, Method
+from rscolor.suites.records import SuiteEvaluation
+from rscolor.suites.report import metric_cell, table_metrics
+from rscolor.suites.stats import (
     BETTER,
     UNDECIDED,
     WORSE,
@@ -29,8 +26,6 @@ from rscolor.benchmark.stats import (
     paired_seed_difference,
     paper_verdict,
 )
-from rscolor.benchmark.suites import ABLATION, COMPARE, Method
-from rscolor.metrics.evaluate import EvalResult
 
 T_975_2 = 4.302652729911275  # Student t, 97.5th percentile, 2 degrees of freedom
 T_975_1 = 12.706204736174704  # 1 degree of freedom
@@ -167,7 +162,7 @@ def test_table_metrics_show_whatever_the_rows_hold() -> None:
 
 
 def test_curve_band_is_mean_and_range_over_seeds_per_epoch() -> None:
-    from rscolor.benchmark.curves import curve_band
+    from rscolor.suites.curves import curve_band
 
     seed0 = [{"epoch": 1.0, "val_ciede2000": 9.0}, {"epoch": 2.0, "val_ciede2000": 7.0}]
     seed1 = [{"epoch": 1.0, "val_ciede2000": 8.0}]  # cut after one epoch

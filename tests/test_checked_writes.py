@@ -16,7 +16,7 @@ from PIL import Image
 
 from rscolor.errors import UserError
 
-from .cli_helpers import rscolor_command, run_rscolor
+from .helpers import rscolor_command, run_rscolor
 
 rasterio = pytest.importorskip("rasterio")
 

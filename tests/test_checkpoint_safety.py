@@ -12,7 +12,7 @@ import torch
 
 from rscolor.errors import UserError
 from rscolor.modelfile import load_checkpoint, save_checkpoint
-from rscolor.training.trainer import rng_state, set_rng_state
+from rscolor.training.state import rng_state, set_rng_state
 
 
 def draws() -> tuple[float, float, float]:

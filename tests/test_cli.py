@@ -4,44 +4,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
-from rscolor.cli.main import main
 from rscolor.color import rgb_to_lab
 from rscolor.modelfile import load_checkpoint, save_checkpoint
-from rscolor.training.trainer import Trainer
 
-from .conftest import make_scene_tree, tiny_config
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, Path]:
-    """(data folder, best.pt) of a tiny model trained for 2 steps."""
-    root = tmp_path_factory.mktemp("cli")
-    data = make_scene_tree(root / "scenes")
-    cfg = tiny_config(train__epochs=1)
-    Trainer(cfg, root / "run", data, progress=False).fit()
-    return data, root / "run" / "best.pt"
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def assert_user_error(code: int, err: str, needle: str) -> None:
-    assert code == 2
-    lines = [line for line in err.strip().splitlines() if line]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("rscolor: error:") and needle in lines[0], lines[0]
-    assert "Traceback" not in err
+from .helpers import assert_user_error, run_cli
 
 
 def test_evaluate_prints_table_and_writes_json(trained, tmp_path: Path, capsys) -> None:

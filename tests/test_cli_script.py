@@ -12,7 +12,7 @@ from PIL import Image
 
 from rscolor.modelfile import FORMAT
 
-from .cli_helpers import assert_one_line_error, run_rscolor
+from .helpers import assert_one_line_error, run_rscolor
 
 
 def assert_usage_error(proc, needle: str) -> None:

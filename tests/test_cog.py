@@ -8,7 +8,7 @@ import pytest
 from rscolor.errors import UserError
 from rscolor.inference.scene import RasterOptions, SceneOptions, colorize_raster
 
-from .scene_helpers import read_geotiff, samples_mosaic, tiny_colorizer, write_geotiff
+from .helpers import read_geotiff, samples_mosaic, tiny_colorizer, write_geotiff
 
 QUIET = SceneOptions(progress=False)
 COLLAR = 40  # nodata columns on the left of the test scene
@@ -95,7 +95,7 @@ def test_cli_format_option(scene, tmp_path: Path, capsys) -> None:
 
     from rscolor.cli.main import main
 
-    from .scene_helpers import save_tiny_checkpoint
+    from .helpers import save_tiny_checkpoint
 
     src, _ = scene
     ckpt = save_tiny_checkpoint(tmp_path / "tiny.pt")

@@ -20,14 +20,15 @@ from rscolor.inference.scene import SceneOptions, colorize_array, colorize_raste
 from rscolor.inference.sources import ArraySink, ArraySource
 from rscolor.inference.tiling import tile_starts
 
-from .scene_helpers import (
+from .helpers import (
+    assert_user_error,
     read_geotiff,
+    run_cli,
     save_tiny_checkpoint,
     smooth_field,
     tiny_colorizer,
     write_geotiff,
 )
-from .test_cli import assert_user_error, run_cli
 
 
 @pytest.fixture

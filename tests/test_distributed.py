@@ -21,7 +21,7 @@ import yaml
 from rscolor.errors import UserError
 from rscolor.training.distributed import DistInfo, check_norm
 
-from .conftest import make_scene_tree, tiny_config
+from .helpers import make_scene_tree, tiny_config
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 BATCH, STEPS, EPOCHS = 4, 2, 2

@@ -14,8 +14,7 @@ from rscolor.modelfile import load_checkpoint
 from rscolor.training.ema import make_ema
 from rscolor.training.trainer import Trainer
 
-from .conftest import make_scene_tree, tiny_config
-from .test_cli import run_cli
+from .helpers import make_scene_tree, run_cli, tiny_config
 
 
 @pytest.fixture(scope="module")

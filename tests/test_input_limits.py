@@ -14,7 +14,7 @@ from PIL import Image
 from rscolor.data.images import read_image
 from rscolor.errors import UserError
 
-from .cli_helpers import run_rscolor
+from .helpers import run_rscolor
 
 
 def png_claiming(path: Path, width: int, height: int) -> Path:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from rscolor.inference.batch import plan_outputs
 
-from .cli_helpers import assert_one_line_error, run_rscolor
+from .helpers import assert_one_line_error, run_rscolor
 
 
 def gray_folder(root: Path, n: int = 3, size: int = 24) -> Path:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from rscolor.benchmark.suites import SCALES, suites_for, unique_methods
 from rscolor.color import gray_lightness, rgb_to_lab
 from rscolor.config import load_config
 from rscolor.errors import UserError
@@ -17,9 +16,10 @@ from rscolor.models.discriminators import ConvDiscriminator, MultiScaleDiscrimin
 from rscolor.models.joint_stream import JointStreamGenerator
 from rscolor.models.multiscale_generator import MultiScaleGenerator
 from rscolor.models.unet import UNetGenerator
+from rscolor.suites.methods import SCALES, suites_for, unique_methods
 from rscolor.training.trainer import Trainer
 
-from .tiny_methods import CONFIGS, method_config
+from .helpers import CONFIGS, method_config
 
 KEYS = [m.key for m in unique_methods(suites_for("all"))]
 

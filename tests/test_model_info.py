@@ -10,8 +10,7 @@ from rscolor.inference.colorizer import shipped_model_path
 from rscolor.inference.model_info import read_model_info
 from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
 
-from .scene_helpers import tiny_colorizer
-from .test_cli import assert_user_error, run_cli
+from .helpers import assert_user_error, run_cli, tiny_colorizer
 
 META = {"gsd_m": 0.5, "scene_px": 600, "data": "AID (test)", "saturation": 0.8}
 

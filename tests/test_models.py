@@ -6,7 +6,7 @@ from rscolor.models.gsm import GatedSelection
 from rscolor.models.lcfe import LCFE, pooled_grid
 from rscolor.models.unet import UNet
 
-from .conftest import tiny_config
+from .helpers import tiny_config
 
 
 def assert_all_params_get_grads(module: torch.nn.Module) -> None:
@@ -81,12 +81,12 @@ def test_gsm_equation_2(gate: str) -> None:
     [
         ("joint_stream", "dcgan", "lab"),
         ("unet", "patchgan", "lab"),
-        ("multiscale", "dcgan", "yuv"),
-        ("unet", "multiscale", "rgb"),
+        ("multiscale_g", "dcgan", "yuv"),
+        ("unet", "multiscale_d", "rgb"),
     ],
 )
 def test_generator_and_discriminator_shapes_and_gradients(gen: str, disc: str, space: str) -> None:
-    side = 2 if disc == "multiscale" else 0
+    side = 2 if disc == "multiscale_d" else 0
     cfg = tiny_config(
         color_space=space,
         generator__name=gen,
@@ -97,7 +97,7 @@ def test_generator_and_discriminator_shapes_and_gradients(gen: str, disc: str, s
     g, d = build_generator(cfg), build_discriminator(cfg)
     channels = 3 if space == "rgb" else 2
     x = torch.randn(2, 1, 32, 32)
-    if disc == "multiscale":
+    if disc == "multiscale_d":
         outs = g(x, multiscale=True)
         assert [o.shape[-1] for o in outs] == [8, 16, 32]
         logits = d(x, outs)

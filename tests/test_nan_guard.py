@@ -8,10 +8,11 @@ import torch
 import yaml
 
 from rscolor.cli.main import main
+from rscolor.training import step as step_mod
 from rscolor.training import trainer as trainer_mod
 from rscolor.training.trainer import Trainer, TrainingDiverged
 
-from .conftest import tiny_config
+from .helpers import tiny_config
 
 NAN_STEP = 3  # 0-based: the 4th step, in the second epoch (2 steps per epoch)
 
@@ -36,14 +37,14 @@ def nan_loss_at(monkeypatch):
 
     def arm(step: int) -> None:
         calls = {"n": 0}
-        real = trainer_mod.l1_loss
+        real = step_mod.l1_loss
 
         def l1(predictions, target):
             loss = real(predictions, target)
             calls["n"] += 1
             return loss * float("nan") if calls["n"] > step else loss
 
-        monkeypatch.setattr(trainer_mod, "l1_loss", l1)
+        monkeypatch.setattr(step_mod, "l1_loss", l1)
 
     return arm
 

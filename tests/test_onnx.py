@@ -17,14 +17,15 @@ from rscolor.inference.onnx_backend import (
 from rscolor.inference.scene import SceneOptions, colorize_raster
 from rscolor.models.lcfe import LCFE, pool_by_matrices, pooled_grid, symbolic_grid
 
-from .scene_helpers import (
+from .helpers import (
+    assert_user_error,
     read_geotiff,
+    run_cli,
     save_tiny_checkpoint,
     smooth_field,
     tiny_colorizer,
     write_geotiff,
 )
-from .test_cli import assert_user_error, run_cli
 
 
 @pytest.fixture(scope="module")

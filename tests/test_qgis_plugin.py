@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from build_qgis_plugin import build  # noqa: E402
 from rscolor_qgis import runner  # noqa: E402
 
-from .scene_helpers import samples_mosaic, save_tiny_checkpoint, write_geotiff  # noqa: E402
+from .helpers import samples_mosaic, save_tiny_checkpoint, write_geotiff  # noqa: E402
 
 FAKE = '''#!{python}
 """A stand-in for rscolor: tqdm-style progress on stderr, then an output file."""

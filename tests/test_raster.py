@@ -11,7 +11,7 @@ from rscolor.errors import UserError
 from rscolor.inference.raster import RasterSource, Stretch, output_nodata
 from rscolor.inference.scene import RasterOptions, SceneOptions, colorize_raster
 
-from .scene_helpers import read_geotiff, smooth_field, tiny_colorizer, write_geotiff
+from .helpers import read_geotiff, smooth_field, tiny_colorizer, write_geotiff
 
 QUIET = SceneOptions(progress=False)
 

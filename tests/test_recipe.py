@@ -19,7 +19,8 @@ from rscolor.metrics.image_metrics import METRIC_KEYS, false_color, image_metric
 from rscolor.models.blocks import BoundedChroma
 from rscolor.models.registry import build_discriminator, build_generator
 from rscolor.training.trainer import Trainer
-from tests.conftest import tiny_config
+
+from .helpers import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

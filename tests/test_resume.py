@@ -15,7 +15,7 @@ from rscolor.cli.main import main
 from rscolor.training.sampler import ResumableSampler
 from rscolor.training.trainer import Trainer
 
-from .conftest import make_scene_tree, tiny_config
+from .helpers import make_scene_tree, tiny_config
 
 STEPS, EPOCHS = 3, 2
 

@@ -15,8 +15,7 @@ from rscolor.inference.colorizer import load_colorizer
 from rscolor.inference.onnx_backend import OnnxColorizer, load_backend
 from rscolor.metrics.references import mean_chroma_reference
 
-from .scene_helpers import save_tiny_checkpoint, smooth_field, tiny_colorizer
-from .test_cli import assert_user_error, run_cli, trained  # noqa: F401 (fixture)
+from .helpers import assert_user_error, run_cli, save_tiny_checkpoint, smooth_field, tiny_colorizer
 
 
 def test_saturation_scales_chroma_around_the_mean_colour() -> None:
@@ -73,7 +72,7 @@ def test_export_records_saturation_for_torch_and_onnx(tmp_path: Path, capsys) ->
     assert diff < 1e-4
 
 
-def test_evaluate_at_saturation_zero_scores_like_mean_chroma(trained, tmp_path, capsys):  # noqa: F811
+def test_evaluate_at_saturation_zero_scores_like_mean_chroma(trained, tmp_path, capsys):
     data, ckpt = trained
     out = tmp_path / "eval.json"
     args = ["evaluate", "--checkpoint", ckpt, "--data", data, "--out", out, "--saturation", "0"]

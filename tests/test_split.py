@@ -6,7 +6,7 @@ import pytest
 from rscolor.data.split import Split, class_of, cut_counts, load_or_make_split, make_split
 from rscolor.errors import UserError
 
-from .conftest import make_scene_tree
+from .helpers import make_scene_tree
 
 
 def test_split_is_per_class_3_1_1_and_disjoint(scene_tree: Path) -> None:

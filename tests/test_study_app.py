@@ -18,7 +18,7 @@ from rscolor.study import db
 from rscolor.study.app import COOKIE, create_app, make_study_server
 from rscolor.study.plan import StudyOptions, choose_paths, open_study, plan_items
 
-from .study_helpers import hidden_value, make_runs, make_study, running_server
+from .helpers import hidden_value, make_runs, make_study, running_server
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from rscolor.cli.main import main
 from rscolor.study import db
 
-from .study_helpers import make_study, running_server
+from .helpers import make_study, running_server
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 WAIT_S = 20

@@ -21,7 +21,7 @@ from rscolor.study.app import (
     redact,
 )
 
-from .study_helpers import make_study
+from .helpers import make_study
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from rscolor.errors import UserError
 from rscolor.study import db
 from rscolor.study.report import amt_scores, study_scores, to_csv, to_markdown, write_report
 
-from .study_helpers import make_study
+from .helpers import make_study
 
 # rater, method, score. Per-rater means: A: r1 20, r2 50, r3 80; B: r1 90, r2 80.
 TABLE = [

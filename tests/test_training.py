@@ -12,7 +12,7 @@ from rscolor.cli.main import main
 from rscolor.modelfile import load_checkpoint
 from rscolor.training.trainer import Trainer
 
-from .conftest import tiny_config
+from .helpers import tiny_config
 
 
 def write_config(path: Path, **overrides) -> Path:

@@ -18,8 +18,7 @@ from rscolor.data.split import Split, load_or_make_split, make_split
 from rscolor.errors import UserError
 from rscolor.training.trainer import Trainer
 
-from .cli_helpers import assert_one_line_error, run_rscolor
-from .conftest import make_scene_tree, tiny_config
+from .helpers import assert_one_line_error, make_scene_tree, run_rscolor, tiny_config
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-cpu.yaml"
 

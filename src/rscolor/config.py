@@ -26,6 +26,24 @@ DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 NormName = Literal["batch", "instance", "syncbatch", "none"]
 
 
+# Registry names that were renamed: older configs and checkpoints name them so, and load as
+# the new name ("multiscale" named both Multi-G's generator and Multi-D's discriminator).
+RENAMED = {
+    "generator": {"multiscale": "multiscale_g"},
+    "discriminator": {"multiscale": "multiscale_d"},
+}
+
+
+def canonical_names(tree: dict[str, Any]) -> dict[str, Any]:
+    """A config dict with the renamed registry names replaced (a copy)."""
+    out = dict(tree)
+    for section, renames in RENAMED.items():
+        part = out.get(section)
+        if isinstance(part, dict) and part.get("name") in renames:
+            out[section] = {**part, "name": renames[part["name"]]}
+    return out
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -71,6 +89,7 @@ class DataConfig(_Strict):
         if value is not None and value[0] > value[1]:
             raise ValueError("expected [low, high] with low <= high, e.g. [0.5, 2.0]")
         return value
+
     gsd_m: float | None = Field(
         None,
         gt=0,
@@ -87,7 +106,11 @@ class DataConfig(_Strict):
 
 
 class GeneratorConfig(_Strict):
-    name: str = Field("joint_stream", description="Registry name: unet, joint_stream, multiscale.")
+    name: str = Field(
+        "joint_stream",
+        description="Registry name: unet, joint_stream, multiscale_g (Multi-G; "
+        "'multiscale' still loads as it).",
+    )
     ngf: int = Field(64, ge=1, description="Width of the first layer (pix2pix ngf).")
     depth: int = Field(
         8, ge=1, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
@@ -135,10 +158,17 @@ class GeneratorConfig(_Strict):
         0, ge=0, description="Decoder levels that also emit an image (Multi-D)."
     )
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        return RENAMED["generator"].get(value, value)
+
 
 class DiscriminatorConfig(_Strict):
     name: str | None = Field(
-        "dcgan", description="Registry name: dcgan, patchgan, multiscale; null = none."
+        "dcgan",
+        description="Registry name: dcgan, patchgan, multiscale_d (Multi-D; 'multiscale' "
+        "still loads as it); null = none.",
     )
     ndf: int = Field(64, ge=1, description="Width of the first layer.")
     n_layers: int = Field(4, ge=1, description="Strided 4x4 conv layers.")
@@ -147,6 +177,11 @@ class DiscriminatorConfig(_Strict):
     spectral_norm: bool = Field(
         False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
     )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        return RENAMED["discriminator"].get(value, value)
 
 
 class LossConfig(_Strict):
@@ -269,6 +304,23 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
     return config_from_dict(raw, str(path))
 
 
+# ------------------------------------------------------ nested-config helpers
+# Config fields that change where and how fast a run goes, not what it computes: a resumed
+# run takes them from the command line rather than from last.pt, and a finished benchmark
+# run is not retrained for them. `data.cache` is not one: cached images are float16-rounded,
+# so the training inputs (and the trained weights) differ with and without it.
+RUNTIME_FIELDS = frozenset(
+    {
+        "train.device",
+        "train.threads",
+        "train.checkpoint_every_steps",
+        "train.compile",
+        "data.num_workers",
+        "data.root",
+    }
+)
+
+
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
@@ -277,6 +329,60 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"epochs": 1}}`` -> ``{"train.epochs": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
+    """``tree["a"]["b"] = value`` for key ``a.b``, making the parents; ValueError when a
+    parent is already a value."""
+    *parents, leaf = key.split(".")
+    node = tree
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"{key}: {part} is not a section")
+        node = child
+    node[leaf] = value
+
+
+def get_dotted(tree: dict[str, Any], key: str) -> Any:
+    """``tree["a"]["b"]`` for key ``a.b``; an empty dict where a part is missing."""
+    node: Any = tree
+    for part in key.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return node
+
+
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `flatten`."""
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        set_dotted(tree, key, value)
+    return tree
+
+
+def without_runtime(tree: dict[str, Any]) -> dict[str, Any]:
+    """A config dict without its RUNTIME_FIELDS, renamed registry names as now (a copy):
+    what two runs must share to be the same run."""
+    flat = flatten(canonical_names(tree))
+    return unflatten({k: v for k, v in flat.items() if k not in RUNTIME_FIELDS})
+
+
+def dotted_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Dotted keys whose values differ between two nested dicts, sorted."""
+    fa, fb = flatten(a), flatten(b)
+    return sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
@@ -290,12 +396,8 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             raise UserError(f"--set {item!r}: the value is not valid YAML") from None
-        *parents, leaf = key.strip().split(".")
-        node = tree
-        for part in parents:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise UserError(f"--set {item!r} conflicts with another --set")
-            node = child
-        node[leaf] = value
+        try:
+            set_dotted(tree, key.strip(), value)
+        except ValueError:
+            raise UserError(f"--set {item!r} conflicts with another --set") from None
     return tree

@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from rscolor.benchmark import BenchmarkOptions, run_suite
+from rscolor.cli.options import BenchmarkCommandOptions
 from rscolor.config import parse_overrides
+from rscolor.suites import BenchmarkOptions, run_suite
 
 
-def run_benchmark(
-    data: Path,
-    out: Path,
-    suite: str = "compare",
-    scale: str = "cpu",
-    epochs: int | None = None,
-    max_train_images: int | None = None,
-    max_test_images: int | None = None,
-    max_steps_per_epoch: int | None = None,
-    device: str | None = None,
-    configs: Path | None = None,
-    progress: bool = True,
-    overrides: list[str] | None = None,
-    seeds: int = 1,
-    jobs: int = 1,
-    report_only: bool = False,
-) -> None:
+def run_benchmark(opts: BenchmarkCommandOptions) -> None:
     result = run_suite(
         BenchmarkOptions(
-            data=data,
-            out=out,
-            suite=suite,
-            scale=scale,
-            epochs=epochs,
-            max_train_images=max_train_images,
-            max_steps_per_epoch=max_steps_per_epoch,
-            max_test_images=max_test_images,
-            device=device,
-            configs_dir=configs,
-            progress=progress,
-            extra=parse_overrides(overrides) or None,
-            seeds=seeds,
-            jobs=jobs,
-            report_only=report_only,
+            data=opts.data,
+            out=opts.out,
+            suite=opts.suite,
+            scale=opts.scale,
+            epochs=opts.epochs,
+            max_train_images=opts.max_train_images,
+            max_steps_per_epoch=opts.max_steps_per_epoch,
+            max_test_images=opts.max_test_images,
+            device=opts.device,
+            configs_dir=opts.configs,
+            progress=not opts.quiet,
+            extra=parse_overrides(opts.set_) or None,
+            seeds=opts.seeds,
+            jobs=opts.jobs,
+            report_only=opts.report_only,
         )
     )
     tabled = [r for rs in result.runs.values() for r in rs if r.record is not None]

@@ -9,10 +9,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from rscolor.cli.options import ColorizeOptions
 from rscolor.errors import UserError
 from rscolor.inference.batch import colorize_file, plan_outputs
 from rscolor.inference.colorizer import Colorizer
 from rscolor.inference.onnx_backend import load_backend
+from rscolor.inference.scale import parse_scale
 from rscolor.inference.scene import RasterOptions, SceneOptions, SceneReport
 
 
@@ -37,7 +39,39 @@ def describe(dst: Path, report: SceneReport) -> str:
     )
 
 
-def run_colorize(
+def run_colorize(opts: ColorizeOptions) -> None:
+    """The command: its options as the library's, then `colorize_files`."""
+    options = SceneOptions(
+        scale=parse_scale(opts.scale),
+        tile=opts.tile,
+        overlap=opts.overlap,
+        margin=opts.margin,
+        batch=opts.batch,
+        progress=not opts.quiet,
+    )
+    raster_options = RasterOptions(
+        band=opts.band,
+        stretch=opts.stretch,
+        percentiles=parse_pair(opts.percentiles, "--percentiles"),  # type: ignore[arg-type]
+        value_range=parse_pair(opts.value_range, "--value-range"),
+        output_format=opts.output_format,
+    )
+    colorize_files(
+        opts.inputs,
+        opts.out_dir,
+        opts.checkpoint,
+        opts.force,
+        opts.device,
+        opts.backend,
+        options,
+        raster_options,
+        opts.threads,
+        opts.saturation,
+        opts.skip_existing,
+    )
+
+
+def colorize_files(
     inputs: list[Path],
     out_dir: Path,
     checkpoint: Path | None,

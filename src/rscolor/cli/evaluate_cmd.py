@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rscolor.cli.options import EvaluateOptions
 from rscolor.config import DataConfig
 from rscolor.data.split import relative_images, split_for
 from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer, shipped_model_path
+from rscolor.inference.scale import parse_scale
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
 from rscolor.metrics.table import format_table
 from rscolor.utils.io import atomic_write_text, check_output, resolved
@@ -45,17 +47,10 @@ def result_json(
     return json.dumps(body, indent=1)
 
 
-def run_evaluate(
-    data: Path,
-    checkpoint: Path | None,
-    split: str,
-    out: Path | None,
-    limit: int | None,
-    force: bool,
-    device: str,
-    scale: float | None = None,
-    saturation: float | None = None,
-) -> None:
+def run_evaluate(opts: EvaluateOptions) -> None:
+    scale = parse_scale(opts.scale)
+    data, checkpoint, split, out = opts.data, opts.checkpoint, opts.split, opts.out
+    limit, force, device, saturation = opts.limit, opts.force, opts.device, opts.saturation
     if limit is not None and limit < 1:
         raise UserError(f"--limit {limit}: expected at least 1 image")
     ckpt_path = checkpoint or shipped_model_path()

@@ -4,8 +4,7 @@ against torch before it is written), or as a small inference-only torch checkpoi
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from rscolor.cli.options import ExportOptions
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import load_colorizer, shipped_model_path
 from rscolor.inference.onnx_backend import OPSET, TOLERANCE, export_onnx
@@ -15,14 +14,9 @@ from rscolor.utils.io import check_output, resolved
 FORMATS = ("onnx", "torch-fp16")
 
 
-def run_export(
-    out: Path,
-    checkpoint: Path | None,
-    format: str,
-    force: bool,
-    saturation: float | None = None,
-    max_chroma: float | None = None,
-) -> None:
+def run_export(opts: ExportOptions) -> None:
+    out, checkpoint, format, force = opts.out, opts.checkpoint, opts.format, opts.force
+    saturation, max_chroma = opts.saturation, opts.max_chroma
     if format not in FORMATS:
         raise UserError(f"unknown export format {format!r}: {', '.join(FORMATS)}")
     check_output(out, force, resolved([checkpoint or shipped_model_path()]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rscolor.cli.options import TrainOptions
 from rscolor.config import load_config, parse_overrides
 from rscolor.errors import UserError
 from rscolor.training.trainer import Trainer, TrainingDiverged
@@ -17,22 +18,16 @@ def default_run_dir(config: Path) -> Path:
     return Path("runs") / config.stem
 
 
-def run_train(
-    config: Path,
-    data: Path | None,
-    out: Path | None,
-    resume: bool,
-    split_manifest: Path | None,
-    progress: bool = True,
-    overrides: list[str] | None = None,
-) -> None:
-    cfg = load_config(config, parse_overrides(overrides))
-    run_dir = out or default_run_dir(config)
+def run_train(opts: TrainOptions) -> None:
+    config, resume = opts.config, opts.resume
+    progress = not opts.quiet
+    cfg = load_config(config, parse_overrides(opts.overrides()))
+    run_dir = opts.out or default_run_dir(config)
     if not resume and (run_dir / "last.pt").exists():
         raise UserError(
             f"{run_dir} already holds a run: add --resume to continue it, or pick --out"
         )
-    trainer = Trainer(cfg, run_dir, data, split_manifest, progress=progress)
+    trainer = Trainer(cfg, run_dir, opts.data, opts.split_manifest, progress=progress)
     try:
         summary = trainer.fit(resume=resume)
     except TrainingDiverged as exc:

@@ -24,13 +24,13 @@ DiscriminatorFactory = Callable[[DiscriminatorConfig, int], nn.Module]
 GENERATORS: dict[str, GeneratorFactory] = {
     "unet": UNetGenerator,
     "joint_stream": JointStreamGenerator,
-    "multiscale": MultiScaleGenerator,
+    "multiscale_g": MultiScaleGenerator,  # Multi-G (configs may still say "multiscale")
 }
 
 DISCRIMINATORS: dict[str, DiscriminatorFactory] = {
     "patchgan": build_conv_discriminator,
     "dcgan": build_conv_discriminator,
-    "multiscale": build_multiscale_discriminator,
+    "multiscale_d": build_multiscale_discriminator,  # Multi-D (or "multiscale", see RENAMED)
 }
 
 
@@ -59,7 +59,7 @@ def build_discriminator(cfg: ExperimentConfig) -> nn.Module | None:
 
 
 def is_multiscale_d(cfg: ExperimentConfig) -> bool:
-    return cfg.discriminator.name == "multiscale" and cfg.loss.gan_weight > 0
+    return cfg.discriminator.name == "multiscale_d" and cfg.loss.gan_weight > 0
 
 
 def check_multiscale_d(cfg: ExperimentConfig) -> None:
@@ -69,7 +69,9 @@ def check_multiscale_d(cfg: ExperimentConfig) -> None:
         return
     g = cfg.generator
     if g.name != "unet":
-        raise UserError(f"discriminator multiscale (Multi-D) needs generator unet, not {g.name!r}")
+        raise UserError(
+            f"discriminator multiscale_d (Multi-D) needs generator unet, not {g.name!r}"
+        )
     side = min(g.side_outputs, g.depth - 1)
     if side + 1 != cfg.discriminator.scales:
         raise UserError(

@@ -54,7 +54,9 @@ CREATE TABLE IF NOT EXISTS ratings (
 
 
 @dataclass(frozen=True)
-class MethodRun:
+class MethodImages:
+    """A method in the study: its name and the folder of its colorized images."""
+
     name: str
     root: Path
 
@@ -132,7 +134,10 @@ def has_study(conn: sqlite3.Connection) -> bool:
 
 
 def create_study(
-    conn: sqlite3.Connection, methods: list[MethodRun], items: list[ItemSpec], meta: dict[str, str]
+    conn: sqlite3.Connection,
+    methods: list[MethodImages],
+    items: list[ItemSpec],
+    meta: dict[str, str],
 ) -> None:
     """Write a new study in one transaction (all or nothing)."""
     with _transaction(conn):
@@ -184,9 +189,9 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
     return {row["key"]: row["value"] for row in conn.execute("SELECT key, value FROM meta")}
 
 
-def list_methods(conn: sqlite3.Connection) -> list[MethodRun]:
+def list_methods(conn: sqlite3.Connection) -> list[MethodImages]:
     rows = conn.execute("SELECT name, root FROM methods ORDER BY id").fetchall()
-    return [MethodRun(row["name"], Path(row["root"])) for row in rows]
+    return [MethodImages(row["name"], Path(row["root"])) for row in rows]
 
 
 _ITEM_SELECT = (

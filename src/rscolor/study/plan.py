@@ -31,7 +31,7 @@ class StudyOptions:
     gray: Path | None = None
 
 
-def parse_run(spec: str) -> db.MethodRun:
+def parse_run(spec: str) -> db.MethodImages:
     """``DIR`` (method = folder name) or ``NAME=DIR``."""
     path = Path(spec)
     name, sep, rest = spec.partition("=")
@@ -43,7 +43,7 @@ def parse_run(spec: str) -> db.MethodRun:
         raise UserError(f"run folder not found: {path}")
     if not NAME_RE.fullmatch(name):
         raise UserError(f"method name {name!r} must be letters, digits, '_.+-' (use NAME=DIR)")
-    return db.MethodRun(name, path.resolve())
+    return db.MethodImages(name, path.resolve())
 
 
 def _relative_images(root: Path) -> dict[str, Path]:
@@ -74,7 +74,7 @@ def choose_paths(available: dict[str, Sequence[str]], n: int, seed: int) -> dict
     return chosen
 
 
-def plan_items(opts: StudyOptions) -> tuple[list[db.MethodRun], list[db.ItemSpec]]:
+def plan_items(opts: StudyOptions) -> tuple[list[db.MethodImages], list[db.ItemSpec]]:
     if not opts.runs:
         raise UserError("give at least one run folder (--runs DIR ...)")
     if opts.images < 1:

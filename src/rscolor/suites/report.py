@@ -8,33 +8,21 @@ import io
 import math
 import platform
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
-from rscolor.benchmark.stats import (
-    HIGHER_IS_BETTER,
-    UNDECIDED,
-    Interval,
-    combined_direction,
-    mean_ci,
-    overall_verdict,
-    paired_bootstrap,
-    paired_seed_difference,
-    paper_verdict,
-)
-from rscolor.benchmark.suites import Method, Suite, unique_methods
 from rscolor.data.split import Split
-from rscolor.metrics.evaluate import EvalResult
+from rscolor.suites.methods import Suite, unique_methods
+from rscolor.suites.records import BenchmarkOptions, Runs, SuiteEvaluation, SuiteRun
+from rscolor.suites.stats import (
+    Interval,
+    mean_ci,
+)
 from rscolor.utils.io import atomic_write_text
-
-if TYPE_CHECKING:
-    from rscolor.benchmark.runner import BenchmarkOptions, MethodRun, Runs, SuiteEvaluation
 
 REFERENCES = ("gray", "mean_chroma")
 # Known metrics in table order; any other metric a row holds follows, sorted by name.
@@ -83,7 +71,7 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def status_of(runs: list[MethodRun]) -> str:
+def status_of(runs: list[SuiteRun]) -> str:
     """done / diverged for a method's runs, or a count of each when they differ."""
     statuses = [r.record.status for r in runs if r.record is not None]
     if not statuses:
@@ -93,12 +81,12 @@ def status_of(runs: list[MethodRun]) -> str:
     return ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
 
 
-def label_of(runs: list[MethodRun], label: str) -> str:
+def label_of(runs: list[SuiteRun], label: str) -> str:
     status = status_of(runs)
     return label if status == "done" else f"{label} ({status})"
 
 
-def finished(runs: list[MethodRun]) -> list[MethodRun]:
+def finished(runs: list[SuiteRun]) -> list[SuiteRun]:
     return [r for r in runs if r.record is not None]
 
 
@@ -195,7 +183,7 @@ def method_intervals(sev: SuiteEvaluation, key: str, metrics: list[str]) -> dict
     return {m: mean_ci(list(sev.seed_values(key, m).values())) for m in metrics}
 
 
-def best_epochs(runs: list[MethodRun]) -> str:
+def best_epochs(runs: list[SuiteRun]) -> str:
     done = [r.record for r in finished(runs) if r.record and r.record.best_epoch > 0]
     if not done:
         return "–"
@@ -343,229 +331,3 @@ def write_tables(
                   *RUN_FIELDS, "run")  # fmt: skip
     atomic_write_text(runs_path, to_csv(run_fields, run_rows(suites, runs, sev)))
     return [md, csv_path, runs_path]
-
-
-# ------------------------------------------------------------- comparisons
-COMPARE_METRICS = ("ciede2000", "acc2")
-
-
-@dataclass(frozen=True)
-class Step:
-    """A claim 'a is better than b': a step of the paper's tables (a method against a
-    baseline, an ablation row against the row before it), or against a reference."""
-
-    suite: str
-    a: Method
-    b: Method | str  # a method, or the name of a reference row
-    paper: bool
-
-    @property
-    def b_key(self) -> str:
-        return self.b if isinstance(self.b, str) else self.b.key
-
-    @property
-    def b_label(self) -> str:
-        return f"`{self.b}`" if isinstance(self.b, str) else self.b.label
-
-    def paper_diff(self, data_name: str) -> float | None:
-        """The paper's acc2 of a minus b on this data set, if it reports both."""
-        if isinstance(self.b, str):
-            return None
-        pa, pb = self.a.paper.get(data_name), self.b.paper.get(data_name)
-        return None if pa is None or pb is None else pa[0] - pb[0]
-
-
-def comparison_steps(suite: Suite) -> list[Step]:
-    """Ablation: each row against the row before it. Comparison: the full method (the
-    last row) against each baseline. Both: the last row against `mean_chroma`."""
-    methods = suite.methods
-    if suite.name == "ablation":
-        steps = [Step(suite.name, b, a, True) for a, b in pairwise(methods)]
-    else:
-        steps = [Step(suite.name, methods[-1], m, True) for m in methods[:-1]]
-    return steps + [Step(suite.name, methods[-1], "mean_chroma", False)]
-
-
-@dataclass
-class MetricComparison:
-    metric: str
-    over_seeds: Interval
-    over_images: Interval
-    verdict: str
-
-
-def compare_metric(
-    step: Step, metric: str, sev: SuiteEvaluation, data_name: str
-) -> MetricComparison:
-    a_seeds = sev.seed_values(step.a.key, metric)
-    if step.b_key in sev.references.rows:
-        value = sev.references.rows[step.b_key].get(metric, float("nan"))
-        b_seeds = {s: value for s in a_seeds}
-    else:
-        b_seeds = sev.seed_values(step.b_key, metric)
-    common = sorted(set(a_seeds) & set(b_seeds))
-    over_seeds = paired_seed_difference(a_seeds, b_seeds)
-    if common:
-        over_images = paired_bootstrap(
-            sev.image_values(step.a.key, metric, common),
-            sev.image_values(step.b_key, metric, common),
-        )
-    else:
-        over_images = Interval(float("nan"), float("nan"), float("nan"), 0)
-    found = combined_direction(over_seeds, over_images, HIGHER_IS_BETTER.get(metric, True))
-    if step.paper:
-        paper = step.paper_diff(data_name)
-        verdict = paper_verdict(found, paper is None or paper > 0)
-    else:
-        verdict = found
-    return MetricComparison(metric, over_seeds, over_images, verdict)
-
-
-def step_comparisons(
-    suites: list[Suite], sev: SuiteEvaluation, data_name: str
-) -> list[tuple[Step, list[MetricComparison]]]:
-    metrics = [m for m in COMPARE_METRICS if any(sev.seed_values(k, m) for k in sev.runs)]
-    return [
-        (step, [compare_metric(step, m, sev, data_name) for m in metrics])
-        for suite in suites
-        for step in comparison_steps(suite)
-    ]
-
-
-def step_label(step: Step) -> str:
-    return f"{step.a.label} vs {step.b_label}"
-
-
-def seeds_note(comps: list[MetricComparison]) -> str:
-    n = max((c.over_seeds.n for c in comps), default=0)
-    return " (1 seed: images only)" if n == 1 else ""
-
-
-def write_comparisons(
-    opts: BenchmarkOptions, suites: list[Suite], runs: Runs, sev: SuiteEvaluation
-) -> list[Path]:
-    """comparisons.md / .csv: per step, A - B with a 95% interval over seeds (paired by
-    seed, Student t) and over test images (paired bootstrap, seeds averaged), and the
-    verdict both support."""
-    data_name = opts.data.name
-    results = step_comparisons(suites, sev, data_name)
-    metrics = [c.metric for c in results[0][1]] if results else []
-    lines = [
-        "# Paired comparisons",
-        "",
-        "Each row is a claim of the paper's tables: the full method better than a baseline "
-        "(Tables 1-2), an ablation row better than the row above it (Tables 3-4); and, not "
-        "the paper's, the full method against `mean_chroma`. Δ = A - B (CIEDE2000: lower is "
-        "better, so a negative Δ favours A; acc2: higher is better).",
-        "",
-        "- *over seeds*: mean of the per-seed differences (seed k of A against seed k of B: "
-        "the same data order and augmentation) and its 95% Student-t interval.",
-        f"- *over images*: the mean per-image difference (each method averaged over the "
-        f"seeds both have) and the 95% percentile interval of a paired bootstrap over the "
-        f"test images ({sev.references.rows.get('gray', {}).get('images', len(sev.files))} "
-        "images, 4000 resamples, seeded).",
-        "- Verdict per metric: *reproduced* when both intervals exclude zero on the paper's "
-        "side, *reversed* when both exclude it on the other side, otherwise *not "
-        "distinguishable* at this budget (with one seed only the images' interval decides, "
-        "and it cannot see run-to-run noise). The step's verdict: reproduced / reversed if "
-        "a metric is and none says the opposite, *mixed* if they disagree.",
-    ]
-    csv_out: list[dict[str, Any]] = []
-    for suite in suites:
-        head = ["Step", "Paper Δacc2", "Seeds"]
-        for m in metrics:
-            title = METRIC_TITLES.get(m, m)
-            head += [f"Δ{title} over seeds", f"Δ{title} over images", f"{title} verdict"]
-        head.append("Verdict")
-        rows = []
-        for step, comps in results:
-            if step.suite != suite.name:
-                continue
-            paper = step.paper_diff(data_name)
-            overall = overall_verdict([c.verdict for c in comps]) + seeds_note(comps)
-            cells = [step_label(step), "–" if paper is None else f"{paper:+.2f}",
-                     str(max((c.over_seeds.n for c in comps), default=0))]  # fmt: skip
-            for c in comps:
-                cells += [diff_cell(c.over_seeds), diff_cell(c.over_images), c.verdict]
-            rows.append([*cells, f"**{overall}**" if overall != UNDECIDED else overall])
-            for c in comps:
-                csv_out.append(
-                    {"suite": suite.name, "a": step.a.key, "b": step.b_key,
-                     "paper_claim": step.paper, "paper_acc2_diff": paper, "metric": c.metric,
-                     "seeds": c.over_seeds.n, "seed_diff": c.over_seeds.mean,
-                     "seed_low": c.over_seeds.low, "seed_high": c.over_seeds.high,
-                     "images": c.over_images.n, "image_diff": c.over_images.mean,
-                     "image_low": c.over_images.low, "image_high": c.over_images.high,
-                     "verdict": c.verdict, "step_verdict": overall}
-                )  # fmt: skip
-        lines += ["", f"## {suite.title}", "", markdown_table(head, rows)]
-    fields = ("suite", "a", "b", "paper_claim", "paper_acc2_diff", "metric", "seeds",
-              "seed_diff", "seed_low", "seed_high", "images", "image_diff", "image_low",
-              "image_high", "verdict", "step_verdict")  # fmt: skip
-    md, csv_path = opts.out / "comparisons.md", opts.out / "comparisons.csv"
-    atomic_write_text(md, "\n".join(lines) + "\n")
-    atomic_write_text(csv_path, to_csv(fields, csv_out))
-    return [md, csv_path]
-
-
-# -------------------------------------------------------------- per class
-def class_means(evaluation: EvalResult, row: str) -> dict[str, dict[str, float]]:
-    """class -> metric -> mean over that class's test images, for one row."""
-    groups: dict[str, list[dict[str, float]]] = {}
-    for rec in evaluation.per_image:
-        if row in rec:
-            groups.setdefault(rec["class"], []).append(rec[row])
-    return {
-        cls: {m: float(np.mean([r[m] for r in recs])) for m in PER_CLASS_METRICS if m in recs[0]}
-        | {"images": len(recs)}
-        for cls, recs in sorted(groups.items())
-    }
-
-
-def write_per_class(
-    out: Path, suites: list[Suite], runs: Runs, evaluation: EvalResult
-) -> list[Path]:
-    """CIEDE2000 per scene class for every method (markdown, with the classes where a
-    method is worse than mean_chroma in bold), and every metric per class (CSV)."""
-    methods = [m for m in unique_methods(suites) if evaluation.rows.get(m.key)]
-    columns = [*REFERENCES, *(m.key for m in methods)]
-    labels = {**{r: f"`{r}`" for r in REFERENCES}, **{m.key: m.label for m in methods}}
-    means = {c: class_means(evaluation, c) for c in columns}
-    metrics = [
-        m for m in PER_CLASS_METRICS if any(m in v for c in means.values() for v in c.values())
-    ]
-    floor = means["mean_chroma"]
-    classes = list(floor)
-    rows, wrong = [], {m.key: [] for m in methods}
-    for cls in classes:
-        cells = [cls or "(root)", str(floor[cls]["images"])]
-        for col in columns:
-            value = means[col][cls]["ciede2000"]
-            worse = col not in REFERENCES and value > floor[cls]["ciede2000"]
-            if worse:
-                wrong[col].append((value - floor[cls]["ciede2000"], cls))
-            cells.append(f"**{value:.2f}**" if worse else f"{value:.2f}")
-        rows.append(cells)
-    lines = [
-        "# Per-class CIEDE2000 (lower is better)",
-        "",
-        "Mean CIEDE2000 over each scene class's test images (each method averaged over its "
-        "seeds). **Bold**: the method is worse "
-        "than `mean_chroma` (the input L plus the training mean chroma) on that class.",
-        "",
-        markdown_table(["Class", "Images", *(labels[c] for c in columns)], rows),
-        "",
-        "## Classes each method gets wrong (worse than `mean_chroma`, largest gap first)",
-        "",
-    ]
-    for m in methods:
-        bad = sorted(wrong[m.key], reverse=True)
-        listed = ", ".join(f"{cls} (+{gap:.2f})" for gap, cls in bad) or "none"
-        lines.append(f"- {m.label}: {len(bad)} of {len(classes)} classes: {listed}")
-    csv_out = [
-        {"class": cls, "method": col, **means[col][cls]} for col in columns for cls in classes
-    ]
-    md, csv_path = out / "per_class.md", out / "per_class.csv"
-    atomic_write_text(md, "\n".join(lines) + "\n")
-    atomic_write_text(csv_path, to_csv(("class", "method", "images", *metrics), csv_out))
-    return [md, csv_path]

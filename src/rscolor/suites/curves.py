@@ -7,15 +7,12 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rscolor.benchmark.suites import Suite
+from rscolor.suites.methods import Suite
+from rscolor.suites.records import Runs, SuiteRun
 from rscolor.utils.io import atomic_path
-
-if TYPE_CHECKING:
-    from rscolor.benchmark.runner import MethodRun, Runs
 
 CURVE_METRICS = (
     ("val_ciede2000", "validation CIEDE2000 (lower is better)"),
@@ -63,7 +60,7 @@ def curve_band(
     return epochs, mean, low, high, seeds
 
 
-def method_histories(runs: list[MethodRun]) -> list[list[dict[str, float]]]:
+def method_histories(runs: list[SuiteRun]) -> list[list[dict[str, float]]]:
     return [
         h
         for run in runs

@@ -4,20 +4,17 @@ seed's run) | ground truth."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rscolor.benchmark.suites import Suite, unique_methods
 from rscolor.data.images import read_rgb
 from rscolor.data.split import class_of
 from rscolor.inference.colorizer import load_colorizer
 from rscolor.metrics.evaluate import center_crop
 from rscolor.metrics.references import gray_reference
+from rscolor.suites.methods import Suite, unique_methods
+from rscolor.suites.records import BenchmarkOptions, Runs, SuiteRun
 from rscolor.utils.io import atomic_path
-
-if TYPE_CHECKING:
-    from rscolor.benchmark.runner import BenchmarkOptions, MethodRun, Runs
 
 
 def pick_figure_files(files: list[str], n: int) -> list[str]:
@@ -40,7 +37,7 @@ def pick_figure_files(files: list[str], n: int) -> list[str]:
     return picked
 
 
-def first_checkpoint(runs: list[MethodRun]) -> Path | None:
+def first_checkpoint(runs: list[SuiteRun]) -> Path | None:
     """best.pt of the method's first finished seed that has one (the figure shows one run)."""
     for run in runs:
         if run.record is not None and (run.run_dir / "best.pt").is_file():

@@ -1,0 +1,57 @@
+"""What a training run says: RUN/train.log (and the console), and the lines that open it
+with the run's scale."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from rscolor.training.trainer import Trainer
+
+
+class RunLog:
+    """Rank 0 only: to the console (unless quiet) and to RUN/train.log, time-stamped."""
+
+    def __init__(self, run_dir: Path, is_main: bool, progress: bool) -> None:
+        self.run_dir, self.is_main, self.progress = run_dir, is_main, progress
+
+    def __call__(self, message: str) -> None:
+        if not self.is_main:
+            return
+        if self.progress:
+            tqdm.write(message)
+        if self.run_dir.is_dir():
+            with open(self.run_dir / "train.log", "a", encoding="utf-8") as fh:
+                fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+
+def describe(trainer: Trainer) -> list[str]:
+    """The run's scale, as the log states it: data, steps, processes and effective batch,
+    learning rates, precision, selection and the weights kept."""
+    cfg, t, world, device = trainer.cfg, trainer.cfg.train, trainer.dist.world_size, trainer.device
+    amp = t.amp if device.type == "cuda" else "off (CPU)"
+    lines = [
+        f"{cfg.method}: {len(trainer.dataset)} training images, "
+        f"{trainer.sampler.batches_per_epoch()} steps per epoch, {t.epochs} epochs",
+        f"{world} process(es) on {device.type} x batch {t.batch_size} = "
+        f"effective batch {t.batch_size * world}",
+        f"lr {cfg.optim.lr:g} (generator), {cfg.optim.lr * cfg.optim.d_lr_ratio:g} "
+        f"(discriminator), not scaled with the number of processes",
+        f"amp {amp}, channels_last {t.channels_last and device.type == 'cuda'}, "
+        f"compile {t.compile}, deterministic {t.deterministic}, seed {t.seed}",
+        f"best epoch picked by {trainer.selected_by}"
+        + (" (no validation images)" if not trainer.split.val else ""),
+        "weights validated and saved: "
+        + (f"EMA (decay {t.ema_decay:g})" if t.ema_decay else "the generator's own"),
+    ]
+    norms = {cfg.generator.norm, cfg.discriminator.norm if trainer.d_raw is not None else "none"}
+    if world > 1 and "batch" in norms:
+        lines.append(
+            "norm batch: statistics over each process's own batch, running statistics "
+            "from rank 0 (norm syncbatch on CUDA, or instance, for the global batch)"
+        )
+    return lines

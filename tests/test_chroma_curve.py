@@ -14,7 +14,7 @@ from rscolor.inference.chroma_curve import (
     fit_chroma_curve,
 )
 
-from .scene_helpers import tiny_colorizer
+from .helpers import tiny_colorizer
 
 
 def test_fit_maps_predicted_quantiles_onto_true_ones() -> None:

@@ -192,13 +192,8 @@ class LossConfig(_Strict):
     label_smoothing: float = Field(
         1.0, gt=0.0, le=1.0, description="Target for real labels (Nazeri: 0.9)."
     )
-    chroma_weight: float = Field(
-        0.0,
-        ge=0.0,
-        description="Weight the L1 term's pixels by their true chroma, 1 + w * c / mean(c) "
-        "(normalised to mean 1): colour rebalancing against muted output. 0 = plain L1 "
-        "(the paper).",
-    )
+    chroma_weight: float = Field(0.0, ge=0.0, description="L1 pixel weights 1 + w c/mean(c) "
+        "(c: true chroma; mean 1): against muted output. 0 = plain L1 (the paper).")  # fmt: skip
     adv_warmup_epochs: float = Field(
         0.0,
         ge=0,

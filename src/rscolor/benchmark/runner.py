@@ -242,6 +242,16 @@ def comparable(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A recorded config with the fields added since it was written at their defaults
+    (a new field with a default does not change a finished run); as it is if it no
+    longer validates."""
+    try:
+        return ExperimentConfig.model_validate(cfg).to_dict()
+    except ValueError:
+        return cfg
+
+
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two nested dicts."""
     keys = sorted(set(a) | set(b))
@@ -389,7 +399,7 @@ def finished_record(run: MethodRun) -> RunRecord | None:
     if done is None:
         return None
     record = RunRecord(**done)
-    diff = config_diff(comparable(record.config), comparable(run.cfg.to_dict()))
+    diff = config_diff(comparable(with_defaults(record.config)), comparable(run.cfg.to_dict()))
     if diff:
         raise UserError(
             f"{run.run_dir} was trained with another config ({', '.join(diff[:4])} differ): "

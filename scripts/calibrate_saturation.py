@@ -55,7 +55,7 @@ class SharedPrediction:
         assert self._lum is not None and self._raw is not None
         return self._lum, self._raw
 
-    def at(self, gain: float, curve: Curve | None = None):
+    def at(self, gain: float, curve: Curve | None = None, cap: float | None = None):
         """The colorizer at saturation `gain` (and chroma curve `curve`). Images the model
         sees at their own size share one network run; others (``--scale auto`` below 1)
         go through the scene pipeline, as `rscolor colorize` would run them."""
@@ -63,6 +63,7 @@ class SharedPrediction:
         scaled = copy.copy(col)
         scaled.meta = {**col.meta, "saturation": gain}
         scaled.set_chroma_curve(curve)
+        scaled.set_max_chroma(cap)
         through_scene = rgb_colorizer(scaled)
 
         def colorize(rgb: np.ndarray) -> np.ndarray:
@@ -106,14 +107,23 @@ def fit_curve(colorizer: Colorizer, root: Path, files: list[str]) -> Curve:
     return fit_chroma_curve(np.concatenate(predicted), np.concatenate(true))
 
 
-def choose(rows: dict[str, dict[str, float]], floor: float, max_false: float) -> str | None:
-    """The row with the lowest CIEDE2000 among those with false colour at most
-    `max_false` % and colourfulness at least `floor` x the ground truth's; if no row
-    reaches the floor, the most colourful row within the false-colour limit."""
+def choose(
+    rows: dict[str, dict[str, float]],
+    floor: float,
+    max_false: float,
+    ciede_limit: float | None = None,
+) -> str | None:
+    """The row to ship. Among rows with false colour at most `max_false` %: the lowest
+    CIEDE2000 of those with colourfulness at least `floor` x the ground truth's; if none
+    reaches the floor, the most colourful of those with CIEDE2000 at most `ciede_limit`;
+    if none is that accurate either, the most colourful."""
     clean = {k: r for k, r in rows.items() if r["false_color"] <= max_false}
     rich = {k: r for k, r in clean.items() if r["colorfulness"] >= floor * r["colorfulness_gt"]}
     if rich:
         return min(rich, key=lambda k: rich[k]["ciede2000"])
+    if ciede_limit is not None:
+        accurate = {k: r for k, r in clean.items() if r["ciede2000"] <= ciede_limit}
+        clean = accurate or clean
     return max(clean, key=lambda k: clean[k]["colorfulness"]) if clean else None
 
 
@@ -136,8 +146,22 @@ def main() -> None:
         "images) at these strengths: 0 = none, 1 = the fitted curve.",
     )
     parser.add_argument("--fit-limit", type=int, default=300)
+    parser.add_argument(
+        "--max-chromas",
+        type=float,
+        nargs="+",
+        default=[],
+        help="Also score these chroma caps (CIE Lab chroma) besides the percentile's.",
+    )
     parser.add_argument("--max-false-color", type=float, default=0.01)
     parser.add_argument("--min-colorfulness", type=float, default=0.75)
+    parser.add_argument(
+        "--max-ciede-ratio",
+        type=float,
+        default=0.9,
+        help="When no row reaches --min-colorfulness: the most colourful row whose "
+        "CIEDE2000 is at most this times mean_chroma's (issue 11: 10%% below it).",
+    )
     parser.add_argument("--chroma-percentile", type=float, default=99.9)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -162,6 +186,8 @@ def main() -> None:
         for g in args.gains:
             name = f"gain {g:g}" + (f" curve {strength:g}" if curve else "")
             rows[name] = shared.at(g, curve)
+            for cap in args.max_chromas:
+                rows[f"{name} cap {cap:g}"] = shared.at(g, curve, cap)
     result = evaluate_images(
         rows,
         args.data,
@@ -173,15 +199,17 @@ def main() -> None:
     print(format_table(result.rows))
     floor, max_false = args.min_colorfulness, args.max_false_color
     scored = {k: v for k, v in result.rows.items() if k in rows}
-    best = choose(scored, floor, max_false)
+    limit = args.max_ciede_ratio * result.rows["mean_chroma"]["ciede2000"]
+    best = choose(scored, floor, max_false, limit)
     print(
-        f"chosen (lowest CIEDE2000 with false colour <= {max_false:g}% and colorfulness >= "
-        f"{floor:g} x GT, else the most colourful within the false-colour limit): {best}"
+        f"chosen (false colour <= {max_false:g}%: the lowest CIEDE2000 with colorfulness >= "
+        f"{floor:g} x GT, else the most colourful with CIEDE2000 <= {limit:.3f} "
+        f"({args.max_ciede_ratio:g} x mean_chroma's), else the most colourful): {best}"
     )
     if args.out:
         body = {"checkpoint": str(args.checkpoint), "split": args.split, "images": len(files)}
         body |= {"max_chroma": colorizer.max_chroma, "min_colorfulness": floor}
-        body |= {"max_false_color": max_false, "chroma_curve": fitted}
+        body |= {"max_false_color": max_false, "ciede_limit": limit, "chroma_curve": fitted}
         body |= {"chosen": best, "rows": result.rows}
         atomic_write_text(args.out, json.dumps(body, indent=1))
 

@@ -92,3 +92,35 @@ def test_chroma_weighted_l1_favours_colourful_pixels_and_keeps_its_scale() -> No
     assert plain[0] == pytest.approx(plain[1])
     assert weighted[1] == pytest.approx(3 * weighted[0])
     assert weighted[0] + weighted[1] == pytest.approx(plain[0] + plain[1])
+
+
+def _calibration_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "calibrate_saturation.py"
+    spec = importlib.util.spec_from_file_location("calibrate_saturation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_calibration_rule_colour_floor_then_accuracy_limit_then_colour() -> None:
+    choose = _calibration_script().choose
+
+    def row(ciede: float, colour: float, false: float = 0.0) -> dict[str, float]:
+        return {
+            "ciede2000": ciede,
+            "colorfulness": colour,
+            "colorfulness_gt": 10.0,
+            "false_color": false,
+        }
+
+    rows = {"a": row(6.5, 5.0), "b": row(6.8, 6.0), "c": row(7.0, 7.0), "d": row(6.0, 9.0, 0.2)}
+    assert choose(rows, 0.75, 0.01, 6.9) == "b"  # none reaches 7.5; d paints false colour
+    assert choose(rows, 0.75, 0.01, 6.0) == "c"  # none is that accurate: the most colourful
+    assert choose(rows, 0.75, 0.01) == "c"
+    rows["e"] = row(6.9, 8.0)
+    rows["f"] = row(6.7, 7.6)
+    assert choose(rows, 0.75, 0.01, 6.9) == "f"  # two reach the floor: the more accurate
+    assert choose({"d": rows["d"]}, 0.75, 0.01) is None

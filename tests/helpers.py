@@ -22,8 +22,8 @@ from torch import nn
 
 from rscolor.config import ExperimentConfig, config_from_dict, load_config
 from rscolor.inference.colorizer import Colorizer
-from rscolor.models import build_generator
 from rscolor.modelfile import inference_payload, save_checkpoint
+from rscolor.models import build_generator
 
 # ------------------------------------------------- scenes and tiny configs
 CLASS_COLORS = {"forest": (40, 110, 50), "beach": (200, 180, 120), "pond": (50, 90, 140)}

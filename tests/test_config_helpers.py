@@ -69,8 +69,8 @@ def test_old_multiscale_names_load_as_the_new_ones() -> None:
 def test_a_checkpoint_naming_the_old_multiscale_generator_still_loads(tmp_path) -> None:
     from rscolor.config import config_from_dict
     from rscolor.inference.colorizer import load_colorizer
-    from rscolor.models.registry import build_generator
     from rscolor.modelfile import inference_payload, save_checkpoint
+    from rscolor.models.registry import build_generator
 
     raw = {"color_space": "yuv", "generator": {"name": "multiscale", "ngf": 4, "depth": 3},
            "data": {"crop_size": 32}}  # fmt: skip

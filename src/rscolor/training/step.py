@@ -22,10 +22,10 @@ from torch.nn.parallel import DistributedDataParallel
 
 from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
+from rscolor.modelfile import float_state, load_checkpoint
 from rscolor.models.discriminators import pyramid
 from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
 from rscolor.training import distributed as D
-from rscolor.modelfile import float_state, load_checkpoint
 from rscolor.training.ema import make_ema
 from rscolor.training.losses import gan_loss, l1_loss
 

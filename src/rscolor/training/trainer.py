@@ -42,8 +42,8 @@ from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, shipped_model_path
 from rscolor.metrics.evaluate import evaluate_images
-from rscolor.training import distributed as D
 from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.training import distributed as D
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.runlog import RunLog, describe
 from rscolor.training.selection import (

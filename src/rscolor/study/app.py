@@ -157,7 +157,8 @@ def create_app(db_path: str | Path, behind_proxy: bool = False) -> Flask:
     app.config["STUDY_DB"] = db_path
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    _register(app)
+    for register in (_register_hooks, _register_pages, _register_sessions, _register_api):
+        register(app)
     return app
 
 
@@ -198,7 +199,8 @@ def _message(text: str, status: int):
     return render_template("message.html", message=text), status
 
 
-def _register(app: Flask) -> None:
+# Connection teardown, the Host and same-origin checks, the security headers.
+def _register_hooks(app: Flask) -> None:
     @app.teardown_appcontext
     def _close(_exc):
         g.pop("study_conn", None)
@@ -229,6 +231,9 @@ def _register(app: Flask) -> None:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+
+# The front page, starting a rater, the rating page and its form post.
+def _register_pages(app: Flask) -> None:
     @app.get("/")
     def index():
         if _session_rater() is not None:
@@ -274,6 +279,9 @@ def _register(app: Flask) -> None:
             return _message(exc.message, exc.status)
         return redirect(url_for("rate"), 303)
 
+
+# Resume links (with the confirmed rater switch) and leaving.
+def _register_sessions(app: Flask) -> None:
     @app.get("/resume/<token>")
     def resume(token: str):
         rater = db.rater_for_token(_conn(), token)
@@ -294,17 +302,14 @@ def _register(app: Flask) -> None:
 
     @app.post("/leave")
     def leave():
-        response = Response(
-            render_template(
-                "message.html",
-                message=(
-                    "Thank you. Your ratings are saved; use your resume link to continue later."
-                ),
-            )
-        )
+        message = "Thank you. Your ratings are saved; use your resume link to continue later."
+        response = Response(render_template("message.html", message=message))
         response.delete_cookie(COOKIE, path="/")
         return response
 
+
+# The images (for a session only) and the JSON API.
+def _register_api(app: Flask) -> None:
     @app.get("/image/<item_id>/<kind>")
     def image(item_id: str, kind: str):
         if _session_rater() is None:
@@ -371,11 +376,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_study_server(
-    app: Flask,
-    host: str,
-    port: int,
-    quiet: bool = False,
-    extra_hosts: tuple[str, ...] = (),
+    app: Flask, host: str, port: int, quiet: bool = False, extra_hosts: tuple[str, ...] = ()
 ) -> WSGIServer:
     """A threaded WSGI server bound to host:port (0 = any free port; see `.server_port`).
     Arms the app's Host check with the bound address (not behind a proxy, whose public

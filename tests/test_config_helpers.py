@@ -80,3 +80,22 @@ def test_a_checkpoint_naming_the_old_multiscale_generator_still_loads(tmp_path) 
     save_checkpoint(tmp_path / "old.pt", payload)
     colorizer = load_colorizer(tmp_path / "old.pt", "cpu")
     assert colorizer.cfg.generator.name == "multiscale_g"
+
+
+def test_a_recorded_config_without_a_later_field_is_the_same_run() -> None:
+    """A config recorded before a field with a default was added (here loss.chroma_weight)
+    reads as today's: no config difference for the suite, no ignored change on resume."""
+    from rscolor.config import ExperimentConfig, upgraded
+    from rscolor.training.state import resume_config
+
+    now = ExperimentConfig()
+    recorded = now.to_dict()
+    del recorded["loss"]["chroma_weight"]
+    assert dotted_diff(without_runtime(recorded), without_runtime(now.to_dict())) == [
+        "loss.chroma_weight"
+    ]
+    assert dotted_diff(without_runtime(upgraded(recorded)), without_runtime(now.to_dict())) == []
+    merged, ignored = resume_config(recorded, now)
+    assert ignored == [] and merged["loss"]["chroma_weight"] == 0.0
+    recorded["loss"]["removed_field"] = 1  # no longer validates: only renamed
+    assert upgraded(recorded)["loss"]["removed_field"] == 1

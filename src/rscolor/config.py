@@ -44,6 +44,15 @@ def canonical_names(tree: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def upgraded(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded config (last.pt, done.json) as this version reads it: renamed names, fields
+    added since at their defaults (not another run); only renamed if it no longer validates."""
+    try:
+        return ExperimentConfig.model_validate(canonical_names(recorded)).to_dict()
+    except ValidationError:
+        return canonical_names(recorded)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,9 +71,7 @@ class DataConfig(_Strict):
     split_ratios: tuple[Positive, Count, Count] = Field(
         (3, 1, 1), description="train : test : val per class (paper Sec. 4.1); train >= 1."
     )
-    split_seed: int = Field(
-        0, ge=0, description="Seed of the per-class shuffle that makes the split."
-    )
+    split_seed: int = Field(0, ge=0, description="Seed of the per-class shuffle of the split.")
     cache: bool = Field(True, description="Keep converted (lum, chroma) images in memory.")
     num_workers: int = Field(0, ge=0, description="DataLoader workers (0 = main process).")
     hflip: bool = Field(True, description="Random horizontal flip when training.")
@@ -304,16 +311,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
 # run takes them from the command line rather than from last.pt, and a finished benchmark
 # run is not retrained for them. `data.cache` is not one: cached images are float16-rounded,
 # so the training inputs (and the trained weights) differ with and without it.
-RUNTIME_FIELDS = frozenset(
-    {
-        "train.device",
-        "train.threads",
-        "train.checkpoint_every_steps",
-        "train.compile",
-        "data.num_workers",
-        "data.root",
-    }
-)
+RUNTIME_FIELDS = frozenset({
+    "train.device", "train.threads", "train.checkpoint_every_steps", "train.compile",
+    "data.num_workers", "data.root",
+})  # fmt: skip
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

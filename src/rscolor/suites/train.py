@@ -6,11 +6,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from rscolor.config import ExperimentConfig, dotted_diff, without_runtime
+from rscolor.config import dotted_diff, upgraded, without_runtime
 from rscolor.errors import UserError
 from rscolor.models.blocks import count_parameters
 from rscolor.suites.folder import read_json
@@ -20,23 +19,13 @@ from rscolor.training.trainer import Trainer, TrainingDiverged
 from rscolor.utils.io import atomic_write_text
 
 
-def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
-    """A recorded config with the fields added since it was written at their defaults
-    (a new field with a default does not change a finished run); as it is if it no
-    longer validates."""
-    try:
-        return ExperimentConfig.model_validate(cfg).to_dict()
-    except ValueError:
-        return cfg
-
-
 def finished_record(run: SuiteRun) -> RunRecord | None:
     """The run's done.json when it is finished with the config it would get now."""
     done = read_json(run.run_dir / "done.json")
     if done is None:
         return None
     record = RunRecord(**done)
-    recorded = without_runtime(with_defaults(record.config))
+    recorded = without_runtime(upgraded(record.config))
     diff = dotted_diff(recorded, without_runtime(run.cfg.to_dict()))
     if diff:
         raise UserError(

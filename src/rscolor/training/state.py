@@ -20,13 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rscolor.config import (
-    RUNTIME_FIELDS,
-    ExperimentConfig,
-    canonical_names,
-    flatten,
-    unflatten,
-)
+from rscolor.config import RUNTIME_FIELDS, ExperimentConfig, flatten, unflatten, upgraded
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -90,7 +84,7 @@ def resume_config(
     now = flatten(current.to_dict())
     merged = {
         k: (now[k] if k in RUNTIME_FIELDS and k in now else v)
-        for k, v in flatten(canonical_names(stored)).items()
+        for k, v in flatten(upgraded(stored)).items()
     }
     ignored = sorted(k for k, v in now.items() if k not in RUNTIME_FIELDS and merged.get(k) != v)
     return unflatten(merged), ignored

@@ -124,3 +124,12 @@ def test_calibration_rule_colour_floor_then_accuracy_limit_then_colour() -> None
     rows["f"] = row(6.7, 7.6)
     assert choose(rows, 0.75, 0.01, 6.9) == "f"  # two reach the floor: the more accurate
     assert choose({"d": rows["d"]}, 0.75, 0.01) is None
+
+
+def test_a_model_file_with_a_broken_curve_is_a_user_error() -> None:
+    from rscolor.errors import UserError
+
+    col = tiny_colorizer(chroma_gain=1.0)
+    col.meta["chroma_curve"] = [[0.0, 5.0, 3.0], [0.0, 1.0, 2.0]]
+    with pytest.raises(UserError, match="model metadata: chroma_curve"):
+        col.predict_batch(torch.zeros(1, 1, 32, 32))

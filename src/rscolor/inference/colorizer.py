@@ -110,7 +110,10 @@ class Colorizer:
     def chroma_curve(self) -> Curve | None:
         """Quantile-matching chroma curve (`inference/chroma_curve.py`); None = none."""
         value = self.meta.get("chroma_curve")
-        return check_curve(value) if value else None
+        try:
+            return check_curve(value) if value else None
+        except ValueError as exc:  # the model file's metadata: the user's input
+            raise UserError(f"model metadata: {exc}") from None
 
     def set_chroma_curve(self, curve: Curve | None) -> None:
         """Set the chroma curve (None removes it); it travels with exports."""

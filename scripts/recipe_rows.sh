@@ -24,8 +24,13 @@ declare -A ROWS=(
   [e-aid-nwpu]="--data $BOTH"
   [f-l1-only]="--data $BOTH --set loss.gan_weight=0"
   [g-chroma-weight]="--data $BOTH --set loss.chroma_weight=1"
+  [h-ciede]="--data $BOTH --set loss.l1_weight=0 --set loss.ciede_weight=1"
+  [i-l1-ciede]="--data $BOTH --set loss.ciede_weight=1"
+  [j-chroma-weight-2]="--data $BOTH --set loss.chroma_weight=2"
+  [k-chroma-weight-4]="--data $BOTH --set loss.chroma_weight=4"
+  [l-ciede-chroma-weight]="--data $BOTH --set loss.l1_weight=0 --set loss.ciede_weight=1 --set loss.chroma_weight=1"
 )
-ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight"}
+ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight h-ciede i-l1-ciede j-chroma-weight-2 k-chroma-weight-4 l-ciede-chroma-weight"}
 jobs=()
 for row in $ORDER; do
   for seed in $SEEDS; do

@@ -199,14 +199,12 @@ class LossConfig(_Strict):
     label_smoothing: float = Field(
         1.0, gt=0.0, le=1.0, description="Target for real labels (Nazeri: 0.9)."
     )
-    chroma_weight: float = Field(0.0, ge=0.0, description="L1 pixel weights 1 + w c/mean(c) "
+    chroma_weight: float = Field(0.0, ge=0.0, description="Pixel weights 1 + w c/mean(c) "
         "(c: true chroma; mean 1): against muted output. 0 = plain L1 (the paper).")  # fmt: skip
-    adv_warmup_epochs: float = Field(
-        0.0,
-        ge=0,
-        description="Train with the L1 term alone for this many epochs (fractions allowed) "
-        "before the adversarial term starts: the generator learns plausible colours first.",
-    )
+    ciede_weight: float = Field(0.0, ge=0.0, description="Weight of the mean CIEDE2000 (the "
+        "metric, differentiable: color/ciede.py) beside the L1. 0 = off (the paper).")  # fmt: skip
+    adv_warmup_epochs: float = Field(0.0, ge=0, description="Epochs (fractions allowed) of "
+        "the pixel terms alone before the adversarial term starts: colours first.")  # fmt: skip
     adv_ramp_epochs: float = Field(
         0.0,
         ge=0,

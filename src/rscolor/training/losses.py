@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from rscolor.color.ciede import ciede2000_ab
+
 
 def gan_loss(logits: list[torch.Tensor], real: bool, real_label: float = 1.0) -> torch.Tensor:
     """BCE on logits, averaged over the discriminator's outputs (one per scale).
@@ -33,6 +35,32 @@ def chroma_weights(target: torch.Tensor, strength: float) -> torch.Tensor | None
     return weight / weight.mean()
 
 
+def _at_scale(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """The target pooled to a (coarser) side output's size."""
+    if pred.shape[-2:] == target.shape[-2:]:
+        return target
+    return F.adaptive_avg_pool2d(target, pred.shape[-2:])
+
+
+def ciede_loss(
+    predictions: list[torch.Tensor],
+    target: torch.Tensor,
+    ab_scale: float,
+    chroma_weight: float = 0.0,
+) -> torch.Tensor:
+    """Mean CIEDE2000 (at the truth's lightness) of Lab chroma outputs normalised by
+    `ab_scale`; side outputs against the pooled target, and pixels weighted by their true
+    chroma (`chroma_weights`), as in `l1_loss`."""
+    weight = chroma_weights(target, chroma_weight)
+    losses = []
+    for pred in predictions:
+        delta = ciede2000_ab(pred * ab_scale, _at_scale(target, pred) * ab_scale)
+        if weight is not None:
+            delta = delta * _at_scale(weight, pred)[:, 0]
+        losses.append(delta.mean())
+    return torch.stack(losses).mean()
+
+
 def l1_loss(
     predictions: list[torch.Tensor], target: torch.Tensor, chroma_weight: float = 0.0
 ) -> torch.Tensor:
@@ -41,10 +69,8 @@ def l1_loss(
     weight = chroma_weights(target, chroma_weight)
     losses = []
     for pred in predictions:
-        t, w = target, weight
-        if pred.shape[-2:] != target.shape[-2:]:
-            t = F.adaptive_avg_pool2d(target, pred.shape[-2:])
-            w = None if weight is None else F.adaptive_avg_pool2d(weight, pred.shape[-2:])
+        t = _at_scale(target, pred)
+        w = None if weight is None else _at_scale(weight, pred)
         diff = (pred.float() - t.float()).abs()
         losses.append((diff if w is None else diff * w).mean())
     return torch.stack(losses).mean()

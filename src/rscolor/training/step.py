@@ -4,8 +4,9 @@ schedulers, mixed precision, the NaN guard and the adversarial warm-up / ramp.
 `GanStep.build(cfg, device)` makes everything a step needs (what the trainer and
 ``benchmarks/train_throughput.py`` both use); ``step(lum, target, global_step)`` runs the
 generator, steps the discriminator on real and generated pairs while the adversarial
-factor is above 0, then the generator on 100 L1 plus the weighted adversarial term. A
-NaN/inf loss on any rank stops every rank together, before the generator's step.
+factor is above 0, then the generator on 100 L1 (plus loss.ciede_weight x CIEDE2000) and
+the weighted adversarial term. A NaN/inf loss on any rank stops every rank together,
+before the generator's step.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from rscolor.color.spaces import AB_SCALE
 from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
 from rscolor.modelfile import float_state, load_checkpoint
@@ -27,7 +29,7 @@ from rscolor.models.discriminators import pyramid
 from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
 from rscolor.training import distributed as D
 from rscolor.training.ema import make_ema
-from rscolor.training.losses import gan_loss, l1_loss
+from rscolor.training.losses import ciede_loss, gan_loss, l1_loss
 
 
 class TrainingDiverged(RuntimeError):
@@ -114,6 +116,8 @@ class GanStep:
         cls, cfg: ExperimentConfig, device: torch.device, dist: D.DistInfo | None = None
     ) -> GanStep:
         dist = dist or D.DistInfo()
+        if cfg.loss.ciede_weight > 0 and cfg.color_space != "lab":
+            raise UserError("loss.ciede_weight needs color_space: lab (CIEDE2000 is on Lab chroma)")
         g = build_generator(cfg).to(device)
         d = build_discriminator(cfg)
         d = d.to(device) if d is not None else None
@@ -198,6 +202,10 @@ class GanStep:
         with self.autocast():
             l1 = l1_loss(fakes, target, cfg.loss.chroma_weight)
             g_loss = cfg.loss.l1_weight * l1
+            ciede = None
+            if cfg.loss.ciede_weight > 0:
+                ciede = ciede_loss(fakes, target, AB_SCALE, cfg.loss.chroma_weight)
+                g_loss = g_loss + cfg.loss.ciede_weight * ciede
             adv = None
             if adv_weight > 0:
                 adv = gan_loss(self.d(lum, fakes if self.multiscale else fakes[0]), True)
@@ -205,6 +213,8 @@ class GanStep:
         self.check_finite(g_loss, d_loss)
         self.step_g(g_loss)
         logs = {"l1": float(l1.detach()), "g_loss": float(g_loss.detach())}
+        if ciede is not None:
+            logs["ciede"] = float(ciede.detach())
         if adv is not None:
             logs["adv"] = float(adv.detach())
         if d_loss is not None:

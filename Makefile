@@ -18,6 +18,7 @@ setup: $(STAMP)
 # (an unpinned typer once broke every usage error). The lock pins torch's CPU build version;
 # CUDA users install their torch first.
 $(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "rscolor needs Python 3.11+ (the locked numpy, scipy, typer need it): make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(PIP_EXTRA) -c $(LOCK) -e ".[test]"

@@ -8,7 +8,7 @@ import io
 import math
 import platform
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ def header_lines(
         "(Hasler & Süsstrunk) of the output and its gap to the ground truth's.",
         "- `gray` (input L, no chroma) and `mean_chroma` (input L + the training split's mean "
         "a, b) are trivial colorizers: a method that does not beat them has learnt little.",
-        f"- Written {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
+        f"- Written {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
     ]
 
 

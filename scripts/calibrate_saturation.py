@@ -164,9 +164,10 @@ def main() -> None:
     )
     parser.add_argument("--chroma-percentile", type=float, default=99.9)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--device", default="cpu", help="where the network runs (cpu, cuda)")
     args = parser.parse_args()
 
-    colorizer = load_colorizer(args.checkpoint, "cpu")
+    colorizer = load_colorizer(args.checkpoint, args.device)
     colorizer.set_flip_average(args.flip_average or None)
     data_cfg = colorizer.cfg.data
     split = split_for(args.checkpoint, args.data, data_cfg.split_ratios, data_cfg.split_seed)

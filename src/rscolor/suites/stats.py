@@ -47,15 +47,23 @@ class Interval:
 NAN_INTERVAL = Interval(math.nan, math.nan, math.nan, 0)
 
 
+def _without_interval(x: np.ndarray) -> Interval | None:
+    """What too few values give: nothing for none, the mean without an interval for one;
+    None when there are enough for an interval."""
+    if x.size == 0:
+        return NAN_INTERVAL
+    if x.size == 1:
+        return Interval(float(x[0]), math.nan, math.nan, 1)
+    return None
+
+
 def mean_ci(values: Sequence[float], level: float = LEVEL) -> Interval:
     """Mean of the values with the Student-t interval mean ± t(n-1) · sd / sqrt(n)."""
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-    n = int(x.size)
-    if n == 0:
-        return NAN_INTERVAL
-    mean = float(x.mean())
-    if n == 1:
-        return Interval(mean, math.nan, math.nan, 1)
+    few = _without_interval(x)
+    if few is not None:
+        return few
+    n, mean = int(x.size), float(x.mean())
     half = float(sps.t.ppf(0.5 + level / 2.0, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n)
 
@@ -79,12 +87,10 @@ def paired_bootstrap(
     """mean(a - b) over test images, with the percentile interval of the mean difference
     over `resamples` resamplings of the images (the same images for both: paired)."""
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    n = int(d.size)
-    if n == 0:
-        return NAN_INTERVAL
-    mean = float(d.mean())
-    if n == 1:
-        return Interval(mean, math.nan, math.nan, 1)
+    few = _without_interval(d)
+    if few is not None:
+        return few
+    n, mean = int(d.size), float(d.mean())
     rng = np.random.default_rng(seed)
     means = np.empty(resamples, dtype=np.float64)
     chunk = max(1, 2_000_000 // n)

@@ -33,6 +33,7 @@ from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.inference.scale import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.metrics.table import format_table
+from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
@@ -74,6 +75,17 @@ class SharedPrediction:
             return col.space.merge(lum, target)
 
         return colorize
+
+
+def with_temperature(colorizer: Colorizer, temperature: float | None) -> Colorizer:
+    """A copy of `colorizer` whose 'bins' head decodes at `temperature` (None: as is)."""
+    if temperature is None:
+        return colorizer
+    tempered = copy.copy(colorizer)
+    tempered.generator = copy.deepcopy(colorizer.generator)
+    if not set_temperature(tempered.generator, temperature):
+        raise SystemExit("--temperatures needs a model with a 'bins' head")
+    return tempered
 
 
 def chroma_percentile(root: Path, files: list[str], percentile: float) -> float:
@@ -153,6 +165,13 @@ def main() -> None:
         default=[],
         help="Also score these chroma caps (CIE Lab chroma) besides the percentile's.",
     )
+    parser.add_argument(
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=[],
+        help="For a model with a 'bins' head: also sweep its annealed-mean temperature.",
+    )
     parser.add_argument("--max-false-color", type=float, default=0.01)
     parser.add_argument("--min-colorfulness", type=float, default=0.75)
     parser.add_argument(
@@ -180,15 +199,17 @@ def main() -> None:
     fitted = None
     if any(s > 0 for s in args.curve_strengths):
         fitted = fit_curve(colorizer, args.data, evenly_spaced(split.train, args.fit_limit))
-    shared = SharedPrediction(colorizer)
     rows = {}
-    for strength in args.curve_strengths:
-        curve = blend_curve(fitted, strength) if fitted and strength > 0 else None
-        for g in args.gains:
-            name = f"gain {g:g}" + (f" curve {strength:g}" if curve else "")
-            rows[name] = shared.at(g, curve)
-            for cap in args.max_chromas:
-                rows[f"{name} cap {cap:g}"] = shared.at(g, curve, cap)
+    for temperature in args.temperatures or [None]:
+        shared = SharedPrediction(with_temperature(colorizer, temperature))
+        prefix = "" if temperature is None else f"T {temperature:g} "
+        for strength in args.curve_strengths:
+            curve = blend_curve(fitted, strength) if fitted and strength > 0 else None
+            for g in args.gains:
+                name = prefix + f"gain {g:g}" + (f" curve {strength:g}" if curve else "")
+                rows[name] = shared.at(g, curve)
+                for cap in args.max_chromas:
+                    rows[f"{name} cap {cap:g}"] = shared.at(g, curve, cap)
     result = evaluate_images(
         rows,
         args.data,

@@ -19,6 +19,7 @@ from rscolor.data.split import make_split
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer
 from rscolor.metrics.evaluate import evaluate_images
+from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
@@ -26,9 +27,13 @@ SETS = {"aid_val": ("../shared/data/AID", 200), "nwpu_val": ("../shared/data/NWP
 KEYS = ("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")
 
 
-def score_run(run: Path, flip_average: bool = False) -> dict[str, dict[str, float]]:
+def score_run(
+    run: Path, flip_average: bool = False, temperature: float | None = None
+) -> dict[str, dict[str, float]]:
     colorizer = load_colorizer(run / "best.pt", "cpu")
     colorizer.set_flip_average(flip_average)
+    if temperature is not None and not set_temperature(colorizer.generator, temperature):
+        raise SystemExit(f"{run}: --temperature needs a model with a 'bins' head")
     scores = {}
     for name, (root, limit) in SETS.items():
         files = evenly_spaced(make_split(root).val, limit)
@@ -81,16 +86,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results/recipe"))
     parser.add_argument("--flip-average", action="store_true", help="Score with flip TTA.")
     parser.add_argument("--only", default="", help="Score only runs whose name starts so.")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="Decode 'bins' heads at this annealed-mean temperature (rows named ROW@tT).",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     cache = args.out / ("runs-tta.json" if args.flip_average else "runs.json")
     runs = json.loads(cache.read_text()) if cache.is_file() else {}
     done = (p for p in args.runs.iterdir() if (p / "done").is_file())
     for run in sorted(p for p in done if p.name.startswith(args.only)):
-        if run.name not in runs:
-            runs[run.name] = score_run(run, args.flip_average)
+        row, seed = run.name.rsplit("-s", 1)
+        name = run.name if args.temperature is None else f"{row}@t{args.temperature:g}-s{seed}"
+        if name not in runs:
+            runs[name] = score_run(run, args.flip_average, args.temperature)
             atomic_write_text(cache, json.dumps(runs, indent=1))
-            print(run.name, json.dumps(runs[run.name]["aid_val"]), flush=True)
+            print(name, json.dumps(runs[name]["aid_val"]), flush=True)
     table = aggregate(runs)
     suffix = "-tta" if args.flip_average else ""
     atomic_write_text(args.out / f"recipe{suffix}.json", json.dumps(table, indent=1))

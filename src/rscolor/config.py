@@ -147,15 +147,15 @@ class GeneratorConfig(_Strict):
         1024, ge=1, description="LCFE keys/values are avg-pooled to at most this many positions."
     )
     lcfe_query_chunk: int = Field(4096, ge=1, description="LCFE queries processed per chunk.")
-    head: Literal["tanh", "bounded"] = Field(
-        "tanh",
-        description="Output head of the joint stream: tanh per channel (the paper), or "
-        "'bounded': a hue-keeping soft cap of the chroma vector at head_max_chroma, which "
-        "cannot saturate to the extreme chroma that tanh reaches.",
-    )
-    head_max_chroma: float = Field(
-        60.0, gt=0, le=110, description="Largest Lab chroma the bounded head can output."
-    )
+    head: Literal["tanh", "bounded", "bins"] = Field("tanh", description="Output head of "
+        "the joint stream: tanh per channel (the paper); 'bounded': a hue-keeping soft cap "
+        "of the chroma at head_max_chroma (no saturated tanh corner); 'bins': scores over "
+        "an ab grid decoded by their annealed mean (models/chroma_bins.py, Zhang).")  # fmt: skip
+    head_max_chroma: float = Field(60.0, gt=0, le=110, description="Largest Lab chroma the "
+        "bounded head can output; the 'bins' grid's radius.")  # fmt: skip
+    head_bin_step: float = Field(10.0, gt=0, description="'bins' grid step, Lab units (Zhang).")
+    head_temperature: float = Field(0.38, gt=0, le=1, description="'bins' annealed-mean "
+        "temperature: 1 = the mean, lower = towards the likeliest colour (Zhang).")  # fmt: skip
     # Multi-scale (Multi-G) generator.
     kernel_sizes: tuple[Positive, ...] = Field(
         (3, 5, 7), min_length=1, description="Multi-G parallel kernels."
@@ -203,6 +203,8 @@ class LossConfig(_Strict):
         "(c: true chroma; mean 1): against muted output. 0 = plain L1 (the paper).")  # fmt: skip
     ciede_weight: float = Field(0.0, ge=0.0, description="Weight of the mean CIEDE2000 (the "
         "metric, differentiable: color/ciede.py) beside the L1. 0 = off (the paper).")  # fmt: skip
+    bins_weight: float = Field(0.0, ge=0.0, description="Weight of the cross-entropy on the "
+        "'bins' head's scores (soft targets, chroma-weighted as the L1). 0 = off.")  # fmt: skip
     adv_warmup_epochs: float = Field(0.0, ge=0, description="Epochs (fractions allowed) of "
         "the pixel terms alone before the adversarial term starts: colours first.")  # fmt: skip
     adv_ramp_epochs: float = Field(

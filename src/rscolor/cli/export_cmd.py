@@ -23,6 +23,7 @@ def run_export(opts: ExportOptions) -> None:
     colorizer = load_colorizer(checkpoint, "cpu")
     colorizer.set_saturation(saturation)  # both recorded in the exported model's metadata
     colorizer.set_max_chroma(max_chroma)
+    colorizer.set_temperature(opts.temperature)  # in the exported config
     if format == "torch-fp16":
         payload = inference_payload(colorizer.generator, colorizer.cfg, colorizer.meta, half=True)
         save_checkpoint(out, payload)

@@ -205,6 +205,13 @@ class ExportOptions:
             "in the exported model."
         ),
     ] = None
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            help="For a model with a 'bins' head: the annealed-mean temperature in (0, 1] "
+            "(lower = more vivid, 1 = the mean colour). Recorded in the exported model."
+        ),
+    ] = None
 
 
 # ------------------------------------------------------------- benchmark

@@ -21,6 +21,7 @@ from rscolor.modelfile import (
     generator_from_checkpoint,
     load_checkpoint,
 )
+from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.device import pick_device
 
 SHIPPED_MODEL = "default.pt"
@@ -105,6 +106,18 @@ class Colorizer:
         if not 0.0 < value <= AB_SCALE:
             raise UserError(f"--max-chroma {value:g}: expected a Lab chroma in (0, 110]")
         self.meta["max_chroma"] = float(value)
+
+    def set_temperature(self, value: float | None) -> None:
+        """Decode a 'bins' head at this annealed-mean temperature (None keeps the model's);
+        recorded in the config, so it travels with exports."""
+        if value is None:
+            return
+        if not 0.0 < value <= 1.0:
+            raise UserError(f"--temperature {value:g}: expected a value in (0, 1], e.g. 0.6")
+        if not set_temperature(self.generator, value):
+            raise UserError("--temperature needs a model with a 'bins' head")
+        generator = self.cfg.generator.model_copy(update={"head_temperature": float(value)})
+        self.cfg = self.cfg.model_copy(update={"generator": generator})
 
     @property
     def chroma_curve(self) -> Curve | None:

@@ -17,7 +17,8 @@ goes (raw, or through LCFE) up to full size and is concatenated with the micro s
 last feature map; a 3x3 conv projects that back to `ngf` channels (X_i). The macro output
 is upsampled to full size (X_a). GSM (or concatenation + 3x3 conv) fuses X_i and X_a, and
 a ReLU-conv-tanh head makes the image (or, with ``head: bounded``, a ReLU-conv head whose
-chroma is softly capped at ``head_max_chroma``, hue kept).
+chroma is softly capped at ``head_max_chroma``, hue kept; with ``head: bins``, scores over an
+ab grid decoded by their annealed mean: `rscolor.models.chroma_bins`).
 """
 
 from __future__ import annotations
@@ -29,9 +30,21 @@ from torch.nn import functional as F
 from rscolor.color import AB_SCALE
 from rscolor.config import GeneratorConfig
 from rscolor.models.blocks import conv_block, image_head, resize_to
+from rscolor.models.chroma_bins import ChromaBins
 from rscolor.models.gsm import GatedSelection
 from rscolor.models.lcfe import LCFE
 from rscolor.models.unet import unet_from_config
+
+
+def make_head(cfg: GeneratorConfig, width: int, out_ch: int) -> nn.Module:
+    """The output head named by ``cfg.head`` (tanh, bounded or bins)."""
+    if cfg.head == "tanh":
+        return image_head(width, out_ch)
+    if out_ch != 2:
+        raise ValueError(f"head {cfg.head!r} needs a chroma target (lab or yuv)")
+    if cfg.head == "bounded":
+        return image_head(width, out_ch, cfg.head_max_chroma / AB_SCALE)
+    return ChromaBins(width, AB_SCALE, cfg.head_bin_step, cfg.head_max_chroma, cfg.head_temperature)
 
 
 class JointStreamGenerator(nn.Module):
@@ -60,12 +73,7 @@ class JointStreamGenerator(nn.Module):
                 if cfg.fusion == "gsm"
                 else conv_block(2 * width, width)
             )
-        bound = None
-        if cfg.head == "bounded":
-            if out_ch != 2:
-                raise ValueError("head 'bounded' needs a chroma target (lab or yuv)")
-            bound = cfg.head_max_chroma / AB_SCALE
-        self.head = image_head(width, out_ch, bound)
+        self.head = make_head(cfg, width, out_ch)
 
     @property
     def size_multiple(self) -> int:

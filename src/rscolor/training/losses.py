@@ -6,6 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from rscolor.color.ciede import ciede2000_ab
+from rscolor.models.chroma_bins import ChromaBins, soft_targets
 
 
 def gan_loss(logits: list[torch.Tensor], real: bool, real_label: float = 1.0) -> torch.Tensor:
@@ -74,3 +75,15 @@ def l1_loss(
         diff = (pred.float() - t.float()).abs()
         losses.append((diff if w is None else diff * w).mean())
     return torch.stack(losses).mean()
+
+
+def bins_loss(scores: torch.Tensor, target: torch.Tensor, head: ChromaBins,
+              chroma_weight: float = 0.0) -> torch.Tensor:  # fmt: skip
+    """Cross-entropy of a 'bins' head's scores (B, Q, H, W) against the soft-encoded
+    target (a Gaussian of half a grid step), pixels weighted by their true chroma
+    (`chroma_weights`, colour rebalancing) as in `l1_loss`."""
+    target = _at_scale(target, scores)
+    soft = soft_targets(target, head.centres, head.step / 2 / head.ab_scale)
+    ce = -(soft * F.log_softmax(scores.float(), dim=1)).sum(1)
+    weight = chroma_weights(target, chroma_weight)
+    return (ce if weight is None else ce * weight[:, 0]).mean()

@@ -25,11 +25,12 @@ from rscolor.color.spaces import AB_SCALE
 from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
 from rscolor.modelfile import float_state, load_checkpoint
+from rscolor.models.chroma_bins import ChromaBins, load_regression_generator
 from rscolor.models.discriminators import pyramid
 from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
 from rscolor.training import distributed as D
 from rscolor.training.ema import make_ema
-from rscolor.training.losses import ciede_loss, gan_loss, l1_loss
+from rscolor.training.losses import bins_loss, ciede_loss, gan_loss, l1_loss
 
 
 class TrainingDiverged(RuntimeError):
@@ -118,6 +119,10 @@ class GanStep:
         dist = dist or D.DistInfo()
         if cfg.loss.ciede_weight > 0 and cfg.color_space != "lab":
             raise UserError("loss.ciede_weight needs color_space: lab (CIEDE2000 is on Lab chroma)")
+        if cfg.generator.head == "bins" and cfg.color_space != "lab":
+            raise UserError("generator.head 'bins' needs color_space: lab (its grid is in Lab)")
+        if cfg.loss.bins_weight > 0 and cfg.generator.head != "bins":
+            raise UserError("loss.bins_weight needs generator.head: bins")
         g = build_generator(cfg).to(device)
         d = build_discriminator(cfg)
         d = d.to(device) if d is not None else None
@@ -206,6 +211,9 @@ class GanStep:
             if cfg.loss.ciede_weight > 0:
                 ciede = ciede_loss(fakes, target, AB_SCALE, cfg.loss.chroma_weight)
                 g_loss = g_loss + cfg.loss.ciede_weight * ciede
+            bins = self.bins_term(target)
+            if bins is not None:
+                g_loss = g_loss + cfg.loss.bins_weight * bins
             adv = None
             if adv_weight > 0:
                 adv = gan_loss(self.d(lum, fakes if self.multiscale else fakes[0]), True)
@@ -215,11 +223,21 @@ class GanStep:
         logs = {"l1": float(l1.detach()), "g_loss": float(g_loss.detach())}
         if ciede is not None:
             logs["ciede"] = float(ciede.detach())
+        if bins is not None:
+            logs["bins"] = float(bins.detach())
         if adv is not None:
             logs["adv"] = float(adv.detach())
         if d_loss is not None:
             logs["d_loss"] = float(d_loss.detach())
         return logs
+
+    def bins_term(self, target: torch.Tensor) -> torch.Tensor | None:
+        """The 'bins' head's cross-entropy on this step's scores (None when off)."""
+        head = getattr(unwrap(self.g), "head", None)
+        if self.cfg.loss.bins_weight <= 0 or not isinstance(head, ChromaBins):
+            return None
+        assert head.scores is not None
+        return bins_loss(head.scores, target, head, self.cfg.loss.chroma_weight)
 
     def step_d(
         self, lum: torch.Tensor, target: torch.Tensor, fakes: list[torch.Tensor]
@@ -281,12 +299,14 @@ class GanStep:
         """Fine-tuning: the generator (and a matching discriminator) from the model file
         at `path`; says which were loaded."""
         ckpt = load_checkpoint(path, map_location="cpu")
+        state = float_state(ckpt["generator"])
         try:
-            self.g_raw.load_state_dict(float_state(ckpt["generator"]))
+            self.g_raw.load_state_dict(state)
         except RuntimeError:
-            raise UserError(
-                f"train.init_from: {path} holds a different generator than this config's"
-            ) from None
+            if not load_regression_generator(self.g_raw, state):
+                raise UserError(
+                    f"train.init_from: {path} holds a different generator than this config's"
+                ) from None
         d_state = ckpt.get("discriminator")
         if self.d_raw is not None and d_state is not None:
             try:

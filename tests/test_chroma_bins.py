@@ -144,3 +144,23 @@ def test_export_records_the_temperature_and_refuses_other_heads(tmp_path: Path, 
     assert_user_error(code, err, "'bins' head")
     code, _, err = run_cli([*args, "--temperature", "1.5", "--force"], capsys)
     assert_user_error(code, err, "(0, 1]")
+
+
+def test_chroma_correlation_statistics_by_hand() -> None:
+    import importlib.util
+
+    import numpy as np
+
+    path = Path(__file__).parents[1] / "scripts" / "chroma_correlation.py"
+    spec = importlib.util.spec_from_file_location("chroma_correlation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    true = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.0], [0.0, -2.0]])
+    stats = module.chroma_statistics(0.5 * true + 3.0, true)  # right hue, half the colour
+    assert stats["correlation"] == pytest.approx(1.0)
+    assert stats["spread_ratio"] == pytest.approx(0.5)
+    assert stats["least_squares_gain"] == pytest.approx(2.0)
+    noise = np.array([[0.0, 1.0], [0.0, -1.0], [1.0, 0.0], [-1.0, 0.0]])  # orthogonal
+    stats = module.chroma_statistics(noise, true)
+    assert stats["correlation"] == pytest.approx(0.0)
+    assert stats["r2"] == pytest.approx(1 - (4 + 1) / 4)

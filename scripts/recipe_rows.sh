@@ -30,9 +30,8 @@ declare -A ROWS=(
   [k-chroma-weight-4]="--data $BOTH --set loss.chroma_weight=4"
   [l-ciede-chroma-weight]="--data $BOTH --set loss.l1_weight=0 --set loss.ciede_weight=1 --set loss.chroma_weight=1"
   [m-bins]="--data $BOTH --set generator.head=bins --set loss.l1_weight=0 --set loss.bins_weight=1 --set loss.chroma_weight=1"
-  [n-bins-l1]="--data $BOTH --set generator.head=bins --set loss.bins_weight=1 --set loss.chroma_weight=1"
 )
-ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight h-ciede i-l1-ciede j-chroma-weight-2 k-chroma-weight-4 l-ciede-chroma-weight m-bins n-bins-l1"}
+ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight h-ciede i-l1-ciede j-chroma-weight-2 k-chroma-weight-4 l-ciede-chroma-weight m-bins"}
 jobs=()
 for row in $ORDER; do
   for seed in $SEEDS; do

@@ -236,8 +236,9 @@ class GanStep:
         head = getattr(unwrap(self.g), "head", None)
         if self.cfg.loss.bins_weight <= 0 or not isinstance(head, ChromaBins):
             return None
-        assert head.scores is not None
-        return bins_loss(head.scores, target, head, self.cfg.loss.chroma_weight)
+        scores, head.scores = head.scores, None  # the module holds no graph past the step
+        assert scores is not None
+        return bins_loss(scores, target, head, self.cfg.loss.chroma_weight)
 
     def step_d(
         self, lum: torch.Tensor, target: torch.Tensor, fakes: list[torch.Tensor]

@@ -4,6 +4,7 @@ models and GeoTIFFs, and rating-study runs and servers."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Thread
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,16 @@ def make_scene_tree(root: Path, per_class: int = 10, size: int = 40, seed: int =
             suffix = (".png", ".jpg", ".tif")[(i + j) % 3]
             img.save(folder / f"{name}_{j:03d}{suffix}")
     return root
+
+
+def load_script(rel: str) -> ModuleType:
+    """A script of the repository (``scripts/x.py``, ``benchmarks/x.py``) as a module."""
+    path = Path(__file__).resolve().parents[1] / rel
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_config(**overrides) -> ExperimentConfig:

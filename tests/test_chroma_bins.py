@@ -15,7 +15,7 @@ from rscolor.training.losses import bins_loss
 from rscolor.training.step import GanStep
 from rscolor.training.trainer import Trainer
 
-from .helpers import assert_user_error, run_cli, save_tiny_checkpoint, tiny_config
+from .helpers import assert_user_error, load_script, run_cli, save_tiny_checkpoint, tiny_config
 
 
 def test_grid_is_the_points_of_the_disc() -> None:
@@ -147,14 +147,9 @@ def test_export_records_the_temperature_and_refuses_other_heads(tmp_path: Path, 
 
 
 def test_chroma_correlation_statistics_by_hand() -> None:
-    import importlib.util
-
     import numpy as np
 
-    path = Path(__file__).parents[1] / "scripts" / "chroma_correlation.py"
-    spec = importlib.util.spec_from_file_location("chroma_correlation", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("scripts/chroma_correlation.py")
     true = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.0], [0.0, -2.0]])
     stats = module.chroma_statistics(0.5 * true + 3.0, true)  # right hue, half the colour
     assert stats["correlation"] == pytest.approx(1.0)

@@ -14,7 +14,7 @@ from rscolor.inference.chroma_curve import (
     fit_chroma_curve,
 )
 
-from .helpers import tiny_colorizer
+from .helpers import load_script, tiny_colorizer
 
 
 def test_fit_maps_predicted_quantiles_onto_true_ones() -> None:
@@ -94,19 +94,8 @@ def test_chroma_weighted_l1_favours_colourful_pixels_and_keeps_its_scale() -> No
     assert weighted[0] + weighted[1] == pytest.approx(plain[0] + plain[1])
 
 
-def _calibration_script():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).parents[1] / "scripts" / "calibrate_saturation.py"
-    spec = importlib.util.spec_from_file_location("calibrate_saturation", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_calibration_rule_colour_floor_then_accuracy_limit_then_colour() -> None:
-    choose = _calibration_script().choose
+    choose = load_script("scripts/calibrate_saturation.py").choose
 
     def row(ciede: float, colour: float, false: float = 0.0) -> dict[str, float]:
         return {

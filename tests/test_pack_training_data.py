@@ -5,7 +5,6 @@ benchmarks/gpu_ship_plan.py, the GPU job's two decisions."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import shutil
@@ -19,21 +18,12 @@ from PIL import Image, JpegImagePlugin
 from rscolor.data.split import load_or_make_split, make_split, relative_images
 from rscolor.utils.sampling import evenly_spaced
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(rel: str) -> ModuleType:
-    path = ROOT / rel
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def pack_script() -> ModuleType:
-    return _load("scripts/pack_training_data.py")
+    return load_script("scripts/pack_training_data.py")
 
 
 def _stems(files: list[str]) -> set[str]:
@@ -123,7 +113,7 @@ def test_measure_prints_size_and_damage(pack_script, scene_tree):
 
 
 def test_gpu_plan_epochs_and_export_args(tmp_path):
-    plan = _load("benchmarks/gpu_ship_plan.py")
+    plan = load_script("benchmarks/gpu_ship_plan.py")
     probe = tmp_path / "probe.json"
     probe.write_text(json.dumps({"rows": [{"images_per_s": 1000.0}]}))
     manifest = tmp_path / "split.json"

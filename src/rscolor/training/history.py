@@ -34,7 +34,7 @@ def plot_history(path: str | Path, rows: list[dict[str, float]], select_metric: 
         return
     epochs = [r["epoch"] for r in rows]
     fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for key in ("l1", "ciede", "adv", "d_loss"):
+    for key in ("l1", "ciede", "bins", "adv", "d_loss"):
         if key in rows[0]:
             ax_loss.plot(epochs, [r[key] for r in rows], marker="o", label=key)
     ax_loss.set_xlabel("epoch")

@@ -4,9 +4,9 @@ schedulers, mixed precision, the NaN guard and the adversarial warm-up / ramp.
 `GanStep.build(cfg, device)` makes everything a step needs (what the trainer and
 ``benchmarks/train_throughput.py`` both use); ``step(lum, target, global_step)`` runs the
 generator, steps the discriminator on real and generated pairs while the adversarial
-factor is above 0, then the generator on 100 L1 (plus loss.ciede_weight x CIEDE2000) and
-the weighted adversarial term. A NaN/inf loss on any rank stops every rank together,
-before the generator's step.
+factor is above 0, then the generator on 100 L1 (plus loss.ciede_weight x CIEDE2000 and
+loss.bins_weight x the 'bins' head's cross-entropy) and the weighted adversarial term. A
+NaN/inf loss on any rank stops every rank together, before the generator's step.
 """
 
 from __future__ import annotations
@@ -121,9 +121,9 @@ class GanStep:
             raise UserError("loss.ciede_weight needs color_space: lab (CIEDE2000 is on Lab chroma)")
         if cfg.generator.head == "bins" and cfg.color_space != "lab":
             raise UserError("generator.head 'bins' needs color_space: lab (its grid is in Lab)")
-        if cfg.loss.bins_weight > 0 and cfg.generator.head != "bins":
-            raise UserError("loss.bins_weight needs generator.head: bins")
         g = build_generator(cfg).to(device)
+        if cfg.loss.bins_weight > 0 and not isinstance(getattr(g, "head", None), ChromaBins):
+            raise UserError("loss.bins_weight needs generator.head: bins (the joint stream's)")
         d = build_discriminator(cfg)
         d = d.to(device) if d is not None else None
         if device.type == "cuda" and cfg.train.channels_last:
@@ -234,10 +234,11 @@ class GanStep:
     def bins_term(self, target: torch.Tensor) -> torch.Tensor | None:
         """The 'bins' head's cross-entropy on this step's scores (None when off)."""
         head = getattr(unwrap(self.g), "head", None)
-        if self.cfg.loss.bins_weight <= 0 or not isinstance(head, ChromaBins):
+        if not isinstance(head, ChromaBins):
             return None
         scores, head.scores = head.scores, None  # the module holds no graph past the step
-        assert scores is not None
+        if self.cfg.loss.bins_weight <= 0 or scores is None:
+            return None
         return bins_loss(scores, target, head, self.cfg.loss.chroma_weight)
 
     def step_d(

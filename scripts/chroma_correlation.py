@@ -19,26 +19,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from rscolor.color import rgb_to_lab
 from rscolor.data.images import read_rgb
 from rscolor.data.split import split_for
 from rscolor.inference.colorizer import load_colorizer
+from rscolor.metrics.chroma import chroma_statistics, sampled_ab
 from rscolor.utils.sampling import evenly_spaced
-
-
-def chroma_statistics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    """(N, 2) predicted and true a, b -> correlation, spread ratio, least-squares gain and
-    R^2 of the predictions (deviations from each one's own mean)."""
-    dp, dt = pred - pred.mean(0), true - true.mean(0)
-    var_p, var_t = (dp**2).sum(1).mean(), (dt**2).sum(1).mean()
-    cov = (dp * dt).sum(1).mean()
-    mse = ((true - pred) ** 2).sum(1).mean()
-    return {
-        "correlation": float(cov / np.sqrt(var_p * var_t)),
-        "spread_ratio": float(np.sqrt(var_p / var_t)),
-        "least_squares_gain": float(cov / var_p),
-        "r2": float(1 - mse / var_t),
-    }
 
 
 def main() -> None:
@@ -58,8 +43,8 @@ def main() -> None:
     pred, true = [], []
     for rel in tqdm(evenly_spaced(split.files(args.split), args.limit), desc="images"):
         rgb = read_rgb(args.data / rel)
-        pred.append(rgb_to_lab(colorizer.colorize_rgb(rgb))[::2, ::2, 1:].reshape(-1, 2))
-        true.append(rgb_to_lab(rgb)[::2, ::2, 1:].reshape(-1, 2))
+        pred.append(sampled_ab(colorizer.colorize_rgb(rgb)))
+        true.append(sampled_ab(rgb))
     stats = chroma_statistics(np.concatenate(pred), np.concatenate(true))
     print(json.dumps(stats, indent=1))
 

@@ -14,6 +14,7 @@ BOTH=${BOTH:-data/aid-nwpu}
 BUDGET="--set train.epochs=2 --set train.max_steps_per_epoch=75 --set data.val_max_images=60 \
   --set train.threads=1 --set train.checkpoint_every_steps=null \
   --set loss.adv_warmup_epochs=0.5 --set loss.adv_ramp_epochs=0.5"
+ENC="--set generator.encoder=efficientnet_lite0"
 PREV="--set data.rescale=null --set generator.head=tanh --set discriminator.spectral_norm=false \
   --set loss.gan_weight=1.0"
 declare -A ROWS=(
@@ -30,8 +31,16 @@ declare -A ROWS=(
   [k-chroma-weight-4]="--data $BOTH --set loss.chroma_weight=4"
   [l-ciede-chroma-weight]="--data $BOTH --set loss.l1_weight=0 --set loss.ciede_weight=1 --set loss.chroma_weight=1"
   [m-bins]="--data $BOTH --set generator.head=bins --set loss.l1_weight=0 --set loss.bins_weight=1 --set loss.chroma_weight=1"
+  # Issue 21: row g with an EfficientNet-Lite0 encoder (macro stream unless named).
+  [n-encoder-random]="--data $BOTH --set loss.chroma_weight=1 $ENC --set generator.encoder_pretrained=false"
+  [o-encoder]="--data $BOTH --set loss.chroma_weight=1 $ENC"
+  [o-encoder-micro]="--data $BOTH --set loss.chroma_weight=1 $ENC --set generator.encoder_stream=micro"
+  [o-encoder-both]="--data $BOTH --set loss.chroma_weight=1 $ENC --set generator.encoder_stream=both"
+  [p-encoder-frozen]="--data $BOTH --set loss.chroma_weight=1 $ENC --set train.freeze_encoder_epochs=0.5"
+  [q-encoder-class]="--data $BOTH --set loss.chroma_weight=1 $ENC --set loss.class_weight=1"
 )
-ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight h-ciede i-l1-ciede j-chroma-weight-2 k-chroma-weight-4 l-ciede-chroma-weight m-bins"}
+ORDER=${ROWS_ORDER:-"a-previous b-warmup c-sn-bounded d-rescale e-aid-nwpu f-l1-only g-chroma-weight h-ciede i-l1-ciede j-chroma-weight-2 k-chroma-weight-4 l-ciede-chroma-weight m-bins \
+  n-encoder-random o-encoder o-encoder-micro o-encoder-both p-encoder-frozen q-encoder-class"}
 jobs=()
 for row in $ORDER; do
   for seed in $SEEDS; do

@@ -5,19 +5,30 @@
 Each run's best.pt is scored at ``--scale auto`` on the AID val split (evenly spaced) and
 the NWPU-RESISC45 val split, the same images for every row; rows are the mean and the
 spread (half the max - min) over seeds. Nothing here reads a test split.
+
+With ``--speed`` (issue 21's rows) each run also gets the chroma correlation and spread on
+each set (`rscolor.metrics.chroma`, every second pixel), its training images/s (the mean of
+history.csv's epochs) and the generator's inference speed (MP/s, one thread, a 512 x 512
+input, best of 3): ``python scripts/score_recipe.py RUNS --out docs/results/recipe-encoder
+--speed``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from rscolor.data.images import read_rgb
 from rscolor.data.split import make_split
 from rscolor.inference.batch import rgb_colorizer
-from rscolor.inference.colorizer import load_colorizer
+from rscolor.inference.colorizer import Colorizer, load_colorizer
+from rscolor.metrics.chroma import chroma_statistics, sampled_ab
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
@@ -25,10 +36,39 @@ from rscolor.utils.sampling import evenly_spaced
 
 SETS = {"aid_val": ("../shared/data/AID", 200), "nwpu_val": ("../shared/data/NWPU-RESISC45", 100)}
 KEYS = ("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")
+CHROMA_KEYS = ("correlation", "spread_ratio")
+SPEED_KEYS = ("train_images_per_s", "inference_mp_per_s")
+
+
+def chroma_of(colorizer: Colorizer, root: str, files: list[str]) -> dict[str, float]:
+    pred = [sampled_ab(colorizer.colorize_rgb(read_rgb(Path(root) / f))) for f in files]
+    true = [sampled_ab(read_rgb(Path(root) / f)) for f in files]
+    stats = chroma_statistics(np.concatenate(pred), np.concatenate(true))
+    return {k: stats[k] for k in CHROMA_KEYS}
+
+
+def speed_of(run: Path, colorizer: Colorizer) -> dict[str, float]:
+    """Training images/s (history.csv's mean) and the generator's MP/s on one thread."""
+    with open(run / "history.csv", newline="") as f:
+        rates = [float(r["train_images_per_s"]) for r in csv.DictReader(f)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    lum = torch.rand(1, 1, 512, 512) * 2 - 1
+    times = []
+    with torch.inference_mode():
+        for _ in range(3):
+            started = time.perf_counter()
+            colorizer.generator(lum)
+            times.append(time.perf_counter() - started)
+    torch.set_num_threads(threads)
+    return {
+        "train_images_per_s": float(np.mean(rates)),
+        "inference_mp_per_s": 0.262144 / min(times),
+    }
 
 
 def score_run(
-    run: Path, flip_average: bool = False, temperature: float | None = None
+    run: Path, flip_average: bool = False, temperature: float | None = None, speed: bool = False
 ) -> dict[str, dict[str, float]]:
     colorizer = load_colorizer(run / "best.pt", "cpu")
     colorizer.set_flip_average(flip_average)
@@ -41,6 +81,10 @@ def score_run(
             {"model": rgb_colorizer(colorizer)}, root, files, references=False, progress=False
         )
         scores[name] = {k: result.rows["model"][k] for k in KEYS}
+        if speed:
+            scores[name].update(chroma_of(colorizer, root, files))
+    if speed:
+        scores["speed"] = speed_of(run, colorizer)
     return scores
 
 
@@ -54,10 +98,38 @@ def aggregate(runs: dict[str, dict]) -> dict[str, dict]:
         out[row] = {"seeds": len(seeds)}
         for set_name in SETS:
             out[row][set_name] = {}
-            for k in KEYS:
-                vals = np.array([s[set_name][k] for s in seeds])
-                out[row][set_name][k] = [float(vals.mean()), float(np.ptp(vals) / 2)]
+            for k in KEYS + CHROMA_KEYS:
+                if all(k in s[set_name] for s in seeds):
+                    vals = np.array([s[set_name][k] for s in seeds])
+                    out[row][set_name][k] = [float(vals.mean()), float(np.ptp(vals) / 2)]
+        if all("speed" in s for s in seeds):
+            out[row]["speed"] = {
+                k: [float(np.mean([s["speed"][k] for s in seeds])), 0.0] for k in SPEED_KEYS
+            }
     return out
+
+
+def speed_markdown(table: dict[str, dict]) -> str:
+    """Issue 21's columns: chroma correlation and spread on each set, and speed."""
+    head = (
+        "| row | AID corr. | AID spread | NWPU corr. | NWPU spread | train images/s "
+        "| inference MP/s |"
+    )
+    lines = [head, "|" + "---|" * 7]
+    for row, r in table.items():
+        if "speed" not in r:
+            continue
+        cells = [row]
+        for set_name in SETS:
+            s = r[set_name]
+            corr, spread = s["correlation"], s["spread_ratio"][0]
+            cells += [f"{corr[0]:.3f} ± {corr[1]:.3f}", f"{spread:.2f}"]
+        cells += [
+            f"{r['speed']['train_images_per_s'][0]:.1f}",
+            f"{r['speed']['inference_mp_per_s'][0]:.3f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown(table: dict[str, dict]) -> str:
@@ -92,6 +164,9 @@ def main() -> None:
         default=None,
         help="Decode 'bins' heads at this annealed-mean temperature (rows named ROW@tT).",
     )
+    parser.add_argument(
+        "--speed", action="store_true", help="Also chroma correlation, spread and speed."
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     cache = args.out / ("runs-tta.json" if args.flip_average else "runs.json")
@@ -101,14 +176,17 @@ def main() -> None:
         row, seed = run.name.rsplit("-s", 1)
         name = run.name if args.temperature is None else f"{row}@t{args.temperature:g}-s{seed}"
         if name not in runs:
-            runs[name] = score_run(run, args.flip_average, args.temperature)
+            runs[name] = score_run(run, args.flip_average, args.temperature, args.speed)
             atomic_write_text(cache, json.dumps(runs, indent=1))
             print(name, json.dumps(runs[name]["aid_val"]), flush=True)
     table = aggregate(runs)
     suffix = "-tta" if args.flip_average else ""
     atomic_write_text(args.out / f"recipe{suffix}.json", json.dumps(table, indent=1))
-    atomic_write_text(args.out / f"recipe{suffix}.md", markdown(table) + "\n")
-    print(markdown(table))
+    text = markdown(table) + "\n"
+    if args.speed:
+        text += "\n" + speed_markdown(table) + "\n"
+    atomic_write_text(args.out / f"recipe{suffix}.md", text)
+    print(text)
 
 
 if __name__ == "__main__":

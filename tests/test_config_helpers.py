@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from rscolor.config import (
-    RUNTIME_FIELDS,
+from rscolor.config import RUNTIME_FIELDS, without_runtime
+from rscolor.errors import UserError
+from rscolor.utils.dotted import (
     dotted_diff,
     flatten,
     get_dotted,
     parse_overrides,
     set_dotted,
     unflatten,
-    without_runtime,
 )
-from rscolor.errors import UserError
 
 
 def test_flatten_and_unflatten_are_inverse() -> None:

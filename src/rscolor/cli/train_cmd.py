@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 from rscolor.cli.options import TrainOptions
-from rscolor.config import load_config, parse_overrides
+from rscolor.config import load_config
 from rscolor.errors import UserError
 from rscolor.training.trainer import Trainer, TrainingDiverged
+from rscolor.utils.dotted import parse_overrides
 
 # Exit status of a run stopped by the NaN/inf guard (2 is a user mistake).
 EXIT_DIVERGED = 3

@@ -40,7 +40,8 @@ class ColorizationDataset(Dataset):
     number of workers and a resumed run sees the same crops. Evaluation takes the whole
     image, or the centre `crop_size` crop when `crop_size` is given.
     Converted images are cached in memory (float16) when `cache` is set: decoding and
-    the Lab conversion then happen once per image, not once per epoch.
+    the Lab conversion then happen once per image, not once per epoch. With `labels`
+    (a class index per file) each item also has its ``label``.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class ColorizationDataset(Dataset):
         cache: bool = True,
         seed: int = 0,
         rescale: tuple[float, float] | None = None,
+        labels: list[int] | None = None,
     ) -> None:
         self.root = Path(root)
         self.files = list(files)
@@ -66,6 +68,7 @@ class ColorizationDataset(Dataset):
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.seed = seed
         self.rescale = rescale
+        self.labels = labels  # class indices, one per file (the scene-class head's targets)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -131,7 +134,10 @@ class ColorizationDataset(Dataset):
         target_t = torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1)))
         if self.crop_size and lum_t.shape[-1] != self.crop_size:
             lum_t, target_t = resize_pair(lum_t, target_t, self.crop_size)
-        return {"lum": lum_t, "target": target_t, "index": torch.tensor(index)}
+        item = {"lum": lum_t, "target": target_t, "index": torch.tensor(index)}
+        if self.labels is not None:
+            item["label"] = torch.tensor(self.labels[index])
+        return item
 
 
 def mean_ab(root: str | Path, files: list[str], progress: bool = False) -> tuple[float, float]:

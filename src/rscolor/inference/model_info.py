@@ -39,6 +39,7 @@ class ModelInfo:
     saturation: float
     max_chroma: float | None
     mean_ab: list[float] | None
+    encoder: str  # the paper's U-Net streams, or which stream has which pretrained encoder
     tile_size: int
     tile_overlap: int
     tile_margin: int
@@ -69,6 +70,16 @@ def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
 
+def encoder_text(cfg: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The generator's encoder and where its initial weights came from."""
+    g = cfg.get("generator") or {}
+    name = g.get("encoder") or "none"
+    if name == "none":
+        return "none (the paper's U-Net streams)"
+    origin = meta.get("encoder_init") or "random initialisation"
+    return f"{name} in the {g.get('encoder_stream', 'macro')} stream, started from {origin}"
+
+
 def build_info(
     path: Path, fmt: str, parameters: int, cfg: dict[str, Any], meta: dict[str, Any], m: int
 ) -> ModelInfo:
@@ -91,6 +102,7 @@ def build_info(
         saturation=float(meta.get("saturation", 1.0)),
         max_chroma=_optional_float(meta.get("max_chroma")),
         mean_ab=None if mean_ab is None else [float(v) for v in mean_ab],
+        encoder=encoder_text(cfg, meta),
         tile_size=tile,
         tile_overlap=overlap,
         tile_margin=margin,
@@ -204,6 +216,7 @@ def format_info(info: ModelInfo) -> str:
         ("model", f"{info.path} ({info.format}, {info.file_mib:.1f} MiB)"),
         ("method", f"{info.method or 'unknown'} ({info.color_space or '?'} colour space)"),
         ("parameters", f"{info.parameters:,}"),
+        ("encoder", info.encoder),
         ("training data", info.data or "unknown"),
         ("training crops", f"{info.train_size} px"),
         ("gsd", _gsd_text(info)),

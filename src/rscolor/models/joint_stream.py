@@ -19,6 +19,12 @@ is upsampled to full size (X_a). GSM (or concatenation + 3x3 conv) fuses X_i and
 a ReLU-conv-tanh head makes the image (or, with ``head: bounded``, a ReLU-conv head whose
 chroma is softly capped at ``head_max_chroma``, hue kept; with ``head: bins``, scores over an
 ab grid decoded by their annealed mean: `rscolor.models.chroma_bins`).
+
+Beyond the paper: ``encoder: efficientnet_lite0`` makes a stream (``encoder_stream``: macro,
+micro or both) a U-Net on a pretrained ImageNet encoder (`rscolor.models.encoder_unet`), and
+``classes`` > 0 adds a scene-class head on the context stream's bottleneck (the macro
+stream's, else the micro's), trained by ``loss.class_weight``: ``forward(x,
+with_classes=True)`` returns the image and the class logits.
 """
 
 from __future__ import annotations
@@ -31,9 +37,11 @@ from rscolor.color import AB_SCALE
 from rscolor.config import GeneratorConfig
 from rscolor.models.blocks import conv_block, image_head, resize_to
 from rscolor.models.chroma_bins import ChromaBins
+from rscolor.models.efficientnet_lite import EfficientNetLite0
+from rscolor.models.encoder_unet import EncoderUNet
 from rscolor.models.gsm import GatedSelection
 from rscolor.models.lcfe import LCFE
-from rscolor.models.unet import unet_from_config
+from rscolor.models.unet import UNet, unet_from_config
 
 
 def make_head(cfg: GeneratorConfig, width: int, out_ch: int) -> nn.Module:
@@ -47,6 +55,25 @@ def make_head(cfg: GeneratorConfig, width: int, out_ch: int) -> nn.Module:
     return ChromaBins(width, AB_SCALE, cfg.head_bin_step, cfg.head_max_chroma, cfg.head_temperature)
 
 
+def has_encoder(cfg: GeneratorConfig, stream: str) -> bool:
+    return cfg.encoder != "none" and cfg.encoder_stream in (stream, "both")
+
+
+def make_stream(
+    cfg: GeneratorConfig, stream: str, in_ch: int, depth: int, first_ch: int = 0
+) -> UNet | EncoderUNet:
+    """One stream: the paper's U-Net, or a U-Net on the pretrained encoder."""
+    if not has_encoder(cfg, stream):
+        return unet_from_config(cfg, in_ch, cfg.ngf, depth, tanh=False)
+    if in_ch != 1:
+        raise ValueError("the pretrained encoder takes one lightness channel")
+    return EncoderUNet(cfg.encoder, cfg.ngf, cfg.ngf, cfg.norm, first_ch)
+
+
+def bottleneck_channels(stream: UNet | EncoderUNet) -> int:
+    return stream.channels[-1] if isinstance(stream, UNet) else stream.bottleneck_channels
+
+
 class JointStreamGenerator(nn.Module):
     def __init__(self, cfg: GeneratorConfig, in_ch: int, out_ch: int) -> None:
         super().__init__()
@@ -54,11 +81,10 @@ class JointStreamGenerator(nn.Module):
             raise ValueError("low_level needs the macro stream (macro_stream: true)")
         width = cfg.ngf
         self.cfg = cfg
-        self.micro = unet_from_config(cfg, in_ch, width, cfg.depth, tanh=False)
+        self.micro = make_stream(cfg, "micro", in_ch, cfg.depth)
+        first_ch = width if cfg.low_level != "none" else 0
         self.macro = (
-            unet_from_config(cfg, in_ch, width, cfg.depth - 1, tanh=False)
-            if cfg.macro_stream
-            else None
+            make_stream(cfg, "macro", in_ch, cfg.depth - 1, first_ch) if cfg.macro_stream else None
         )
         self.lcfe = (
             LCFE(width, cfg.lcfe_dk, cfg.lcfe_max_tokens, cfg.lcfe_query_chunk)
@@ -74,25 +100,46 @@ class JointStreamGenerator(nn.Module):
                 else conv_block(2 * width, width)
             )
         self.head = make_head(cfg, width, out_ch)
+        context = self.macro if self.macro is not None else self.micro
+        self.classifier = (
+            nn.Linear(bottleneck_channels(context), cfg.classes) if cfg.classes else None
+        )
 
     @property
     def size_multiple(self) -> int:
-        micro = 2**self.cfg.depth
+        micro = self.micro.size_multiple
         if self.macro is None:
             return micro
-        return max(micro, self.cfg.macro_scale * 2 ** (self.cfg.depth - 1))
+        return max(micro, self.cfg.macro_scale * self.macro.size_multiple)
 
-    def forward(self, x1: torch.Tensor) -> torch.Tensor:
-        micro, _ = self.micro.forward_features(x1, keep=False)
+    def encoders(self) -> list[EfficientNetLite0]:
+        """The pretrained encoders (loaded and frozen by the trainer)."""
+        streams = (self.micro, self.macro)
+        return [s.encoder for s in streams if isinstance(s, EncoderUNet)]
+
+    def classify(self, bottleneck: torch.Tensor | None) -> torch.Tensor:
+        if self.classifier is None or bottleneck is None:
+            raise ValueError("with_classes needs the scene-class head (generator.classes > 0)")
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(bottleneck, 1), 1))
+
+    def forward(
+        self, x1: torch.Tensor, with_classes: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The image; with ``with_classes=True`` also the scene-class logits (a keyword of
+        forward, so DDP sees it)."""
+        micro, micro_feats = self.micro.forward_features(x1, keep=False)
         if self.macro is None:
-            return self.head(micro)
+            image = self.head(micro)
+            return (image, self.classify(micro_feats.bottleneck)) if with_classes else image
+        del micro_feats
         macro, macro_feats = self.macro.forward_features(
             F.avg_pool2d(x1, self.cfg.macro_scale), keep=False
         )
-        low = macro_feats.encoder[0]
+        low = macro_feats.encoder[0] if macro_feats.encoder else None
+        logits = self.classify(macro_feats.bottleneck) if with_classes else None
         del macro_feats  # free the other macro skips early: large inputs peak here
         x_i = micro
-        if self.supplement is not None:
+        if self.supplement is not None and low is not None:
             if self.lcfe is not None:
                 low = self.lcfe(low)
             x_i = self.supplement(torch.cat([micro, resize_to(low, micro)], 1))
@@ -104,4 +151,5 @@ class JointStreamGenerator(nn.Module):
         else:
             fused = self.fuse(torch.cat([x_i, x_a], 1))
         del x_i, x_a
-        return self.head(fused)
+        image = self.head(fused)
+        return (image, logits) if logits is not None else image

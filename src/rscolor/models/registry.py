@@ -39,6 +39,12 @@ def build_generator(cfg: ExperimentConfig) -> nn.Module:
     if name not in GENERATORS:
         raise UserError(f"unknown generator {name!r}; known: {', '.join(sorted(GENERATORS))}")
     out_ch = get_color_space(cfg.color_space).target_channels
+    g = cfg.generator
+    if name != "joint_stream" and (g.encoder != "none" or g.classes):
+        raise UserError(
+            f"generator.encoder and the scene-class head (loss.class_weight) need generator "
+            f"joint_stream, not {name!r}"
+        )
     try:
         return GENERATORS[name](cfg.generator, 1, out_ch)
     except ValueError as exc:

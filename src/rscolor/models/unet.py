@@ -19,6 +19,7 @@ class UNetFeatures:
 
     encoder: list[torch.Tensor]
     decoder: list[torch.Tensor]
+    bottleneck: torch.Tensor | None = None  # the innermost encoder map (the class head's)
 
 
 class UNet(nn.Module):
@@ -78,12 +79,12 @@ class UNet(nn.Module):
             skips.append(x)
         encoder = list(skips) if keep else [skips[0]]
         decoded = []
-        y = skips.pop()
+        bottleneck = y = skips.pop()
         for layer in self.decoder:
             y = torch.cat([layer(y), skips.pop()], 1)
             if keep:
                 decoded.append(y)
-        return self.outermost(y), UNetFeatures(encoder, decoded)
+        return self.outermost(y), UNetFeatures(encoder, decoded, bottleneck)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)[0]

@@ -10,11 +10,12 @@ from typing import Any
 
 import psutil
 
-from rscolor.config import ExperimentConfig, deep_merge, get_dotted, load_config
+from rscolor.config import ExperimentConfig, load_config
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
 from rscolor.suites.methods import Method, Suite
 from rscolor.suites.records import BenchmarkOptions
+from rscolor.utils.dotted import deep_merge, get_dotted
 from rscolor.utils.sampling import evenly_spaced
 
 # Fields every method of a benchmark must share, or the comparison is not on equal terms.

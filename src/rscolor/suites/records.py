@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from rscolor.config import ExperimentConfig, deep_merge
+from rscolor.config import ExperimentConfig
 from rscolor.data.split import Split
 from rscolor.metrics.evaluate import EvalResult
 from rscolor.suites.methods import Method, Suite
+from rscolor.utils.dotted import deep_merge
 
 
 @dataclass

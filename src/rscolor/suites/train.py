@@ -9,13 +9,14 @@ from pathlib import Path
 
 import yaml
 
-from rscolor.config import dotted_diff, upgraded, without_runtime
+from rscolor.config import upgraded, without_runtime
 from rscolor.errors import UserError
 from rscolor.models.blocks import count_parameters
 from rscolor.suites.folder import read_json
 from rscolor.suites.parallel import parallel_map
 from rscolor.suites.records import BenchmarkOptions, RunRecord, Runs, SuiteRun
 from rscolor.training.trainer import Trainer, TrainingDiverged
+from rscolor.utils.dotted import dotted_diff
 from rscolor.utils.io import atomic_write_text
 
 

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from rscolor.config import ExperimentConfig
 from rscolor.data.dataset import ColorizationDataset
 from rscolor.data.images import median_side
-from rscolor.data.split import Split, load_or_make_split
+from rscolor.data.split import Split, class_of, load_or_make_split
 from rscolor.errors import UserError
 from rscolor.training import distributed as D
 from rscolor.training.sampler import ResumableSampler
@@ -59,13 +59,23 @@ class TrainData:
     scene_px: int  # the training scenes' side (data.scene_px, else their median)
 
 
+def class_labels(files: list[str], classes: list[str] | None) -> list[int] | None:
+    """Each file's class index in `classes` (its top folder); None without classes."""
+    if not classes:
+        return None
+    index = {name: i for i, name in enumerate(classes)}
+    return [index[class_of(f)] for f in files]
+
+
 def build_data(
     cfg: ExperimentConfig,
     data_root: Path,
     train_files: list[str],
     dist: D.DistInfo,
     device: torch.device,
+    classes: list[str] | None = None,
 ) -> TrainData:
+    """The training data; with `classes`, each item labelled with its class index."""
     # evenly spaced over the class-sorted list, so every class keeps its share
     files = evenly_spaced(train_files, cfg.data.max_train_images)
     dataset = ColorizationDataset(
@@ -79,6 +89,7 @@ def build_data(
         cache=cfg.data.cache,
         seed=cfg.train.seed,
         rescale=cfg.data.rescale,
+        labels=class_labels(files, classes),
     )
     scene_px = cfg.data.scene_px or median_side(data_root, files)
     sampler = ResumableSampler(

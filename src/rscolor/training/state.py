@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rscolor.config import RUNTIME_FIELDS, ExperimentConfig, flatten, unflatten, upgraded
+from rscolor.config import RUNTIME_FIELDS, ExperimentConfig, upgraded
+from rscolor.utils.dotted import flatten, unflatten
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:

@@ -4,8 +4,10 @@ schedulers, mixed precision, the NaN guard and the adversarial warm-up / ramp.
 `GanStep.build(cfg, device)` makes everything a step needs (what the trainer and
 ``benchmarks/train_throughput.py`` both use); ``step(lum, target, global_step)`` runs the
 generator, steps the discriminator on real and generated pairs while the adversarial
-factor is above 0, then the generator on 100 L1 (plus loss.ciede_weight x CIEDE2000 and
-loss.bins_weight x the 'bins' head's cross-entropy) and the weighted adversarial term. A
+factor is above 0, then the generator on 100 L1 (plus loss.ciede_weight x CIEDE2000,
+loss.bins_weight x the 'bins' head's cross-entropy and loss.class_weight x the scene-class
+head's) and the weighted adversarial term. A pretrained encoder starts from its ImageNet
+weights and stays frozen for train.freeze_encoder_epochs. A
 NaN/inf loss on any rank stops every rank together, before the generator's step.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from rscolor.color.spaces import AB_SCALE
@@ -30,6 +33,7 @@ from rscolor.models.discriminators import pyramid
 from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
 from rscolor.training import distributed as D
 from rscolor.training.ema import make_ema
+from rscolor.training.encoders import freeze_encoders, init_encoders
 from rscolor.training.losses import bins_loss, ciede_loss, gan_loss, l1_loss
 
 
@@ -109,6 +113,7 @@ class GanStep:
     scaler: torch.amp.GradScaler
     ema: Any = None
     batches_per_epoch: int = 1  # for the adversarial warm-up and ramp, in epochs
+    encoder_init: str | None = None  # where the pretrained encoder's weights came from
     # The error a NaN/inf raises (the trainer's says where and what was kept).
     diverged: Callable[[str], Exception] = _diverged
 
@@ -121,7 +126,16 @@ class GanStep:
             raise UserError("loss.ciede_weight needs color_space: lab (CIEDE2000 is on Lab chroma)")
         if cfg.generator.head == "bins" and cfg.color_space != "lab":
             raise UserError("generator.head 'bins' needs color_space: lab (its grid is in Lab)")
-        g = build_generator(cfg).to(device)
+        if cfg.train.freeze_encoder_epochs > 0 and dist.enabled:
+            raise UserError(
+                "train.freeze_encoder_epochs needs one process (DDP fixes the set of trained "
+                "parameters when it starts)"
+            )
+        g = build_generator(cfg)
+        encoder_init = init_encoders(g, cfg)
+        g = g.to(device)
+        if cfg.loss.class_weight > 0 and not cfg.generator.classes:
+            raise UserError("loss.class_weight needs the scene-class head (generator.classes)")
         if cfg.loss.bins_weight > 0 and not isinstance(getattr(g, "head", None), ChromaBins):
             raise UserError("loss.bins_weight needs generator.head: bins (the joint stream's)")
         d = build_discriminator(cfg)
@@ -150,9 +164,11 @@ class GanStep:
         if cfg.train.compile:
             g = torch.compile(g)
         ema = make_ema(g_raw, cfg.train.ema_decay) if cfg.train.ema_decay else None
-        return cls(
+        step = cls(
             cfg, device, dist, g_raw, d_raw, g, d, opt_g, opt_d, sched_g, sched_d, scaler, ema
         )
+        step.encoder_init = encoder_init
+        return step
 
     @property
     def multiscale(self) -> bool:
@@ -186,17 +202,32 @@ class GanStep:
             return 1.0
         return min(1.0, (epoch - loss.adv_warmup_epochs) / loss.adv_ramp_epochs)
 
-    def generate(self, lum: torch.Tensor) -> list[torch.Tensor]:
-        if self.multiscale:
-            return self.g(lum, multiscale=True)
-        return [self.g(lum)]
+    def encoders_frozen(self, global_step: int) -> bool:
+        epoch = global_step / max(self.batches_per_epoch, 1)
+        return epoch < self.cfg.train.freeze_encoder_epochs
 
-    def __call__(self, lum: torch.Tensor, target: torch.Tensor, global_step: int) -> dict:
-        """One step on a batch; the losses as floats (l1, g_loss, adv and d_loss when
-        they were computed)."""
+    def generate(self, lum: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """The image(s), and the scene-class logits when the class term is on."""
+        if self.multiscale:
+            return self.g(lum, multiscale=True), None
+        if self.cfg.loss.class_weight > 0:
+            image, logits = self.g(lum, with_classes=True)
+            return [image], logits
+        return [self.g(lum)], None
+
+    def __call__(
+        self,
+        lum: torch.Tensor,
+        target: torch.Tensor,
+        global_step: int,
+        labels: torch.Tensor | None = None,
+    ) -> dict:
+        """One step on a batch (`labels`: class indices, for loss.class_weight); the losses
+        as floats (l1, g_loss, and adv, d_loss, class when they were computed)."""
         cfg = self.cfg
+        freeze_encoders(self.g_raw, self.encoders_frozen(global_step))
         with self.autocast():
-            fakes = self.generate(lum)
+            fakes, logits = self.generate(lum)
         adv_weight = (
             cfg.loss.gan_weight * self.adv_factor(global_step) if self.d is not None else 0.0
         )
@@ -214,6 +245,12 @@ class GanStep:
             bins = self.bins_term(target)
             if bins is not None:
                 g_loss = g_loss + cfg.loss.bins_weight * bins
+            scene = None
+            if logits is not None:
+                if labels is None:
+                    raise UserError("loss.class_weight needs each image's class (its folder)")
+                scene = F.cross_entropy(logits.float(), labels)
+                g_loss = g_loss + cfg.loss.class_weight * scene
             adv = None
             if adv_weight > 0:
                 adv = gan_loss(self.d(lum, fakes if self.multiscale else fakes[0]), True)
@@ -225,6 +262,8 @@ class GanStep:
             logs["ciede"] = float(ciede.detach())
         if bins is not None:
             logs["bins"] = float(bins.detach())
+        if scene is not None:
+            logs["class"] = float(scene.detach())
         if adv is not None:
             logs["adv"] = float(adv.detach())
         if d_loss is not None:

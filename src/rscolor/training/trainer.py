@@ -47,8 +47,6 @@ from rscolor.training import distributed as D
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.runlog import RunLog, describe
 from rscolor.training.selection import (
-    LOWER_IS_BETTER,
-    TRAIN_L1,
     epoch_score,
     is_better,
     selection_metric,
@@ -66,10 +64,6 @@ from rscolor.training.step import GanStep, StepField, TrainingDiverged, unwrap
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
-# Re-exported: what the CLI, the suites and the tests import from here.
-__all__ = ["LOWER_IS_BETTER", "TRAIN_L1", "TrainSummary", "Trainer", "TrainingDiverged",
-           "evenly_spaced", "rng_state", "selection_metric", "set_rng_state"]  # fmt: skip
-
 
 @dataclass
 class TrainSummary:
@@ -83,7 +77,7 @@ class TrainSummary:
 class Trainer:
     """One training run in RUN: `build`, then `fit` (or `fit(resume=True)`)."""
 
-    # Read (and the counters set) on the run state and on the step, as before the split.
+    # The run's counters live in its RunState, the networks in its GanStep.
     epoch = RunField()
     step_in_epoch = RunField()
     global_step = RunField()
@@ -93,13 +87,7 @@ class Trainer:
     g_raw = StepField()
     d_raw = StepField()
     g = StepField()
-    d = StepField()
-    ema = StepField()
     opt_g = StepField()
-    opt_d = StepField()
-    sched_g = StepField()
-    sched_d = StepField()
-    scaler = StepField()
 
     def __init__(
         self,
@@ -120,6 +108,7 @@ class Trainer:
         self.dist, self.device = D.init_distributed(cfg.train.device)
         self.state = RunState()
         self.step: GanStep | None = None  # set by `build`
+        self.classes: list[str] | None = None  # the scene-class head's, set by `build`
         self.runlog = RunLog(self.run_dir, self.dist.is_main, progress)
         self.mean_ab: tuple[float, float] = (0.0, 0.0)
         self._ignored_changes: list[str] = []
@@ -149,11 +138,22 @@ class Trainer:
             self.run_dir, self.data_root, cfg, self.dist, self.split_manifest
         )
         self.selected_by = selection_metric(cfg.train.select_metric, bool(self.split.val))
+        self.use_classes()
         self.build_data()
         self.build_models()
 
+    def use_classes(self) -> None:
+        """With loss.class_weight, the scene-class head gets one output per class folder of
+        the split (recorded in the config, so the model file rebuilds it)."""
+        self.classes = self.split.classes() if self.cfg.loss.class_weight > 0 else None
+        if self.classes:
+            generator = self.cfg.generator.model_copy(update={"classes": len(self.classes)})
+            self.cfg = self.cfg.model_copy(update={"generator": generator})
+
     def build_data(self) -> None:
-        data = build_data(self.cfg, self.data_root, self.split.train, self.dist, self.device)
+        data = build_data(
+            self.cfg, self.data_root, self.split.train, self.dist, self.device, self.classes
+        )
         self.dataset, self.sampler, self.loader = data.dataset, data.sampler, data.loader
         self.scene_px = data.scene_px
 
@@ -228,6 +228,8 @@ class Trainer:
             "gsd_note": self.cfg.gsd_note,
             "gsd_m": self.cfg.data.gsd_m,
             "scene_px": self.scene_px,
+            "encoder_init": self.step.encoder_init if self.step else None,
+            "classes": self.classes,
         }
 
     def save_last(self) -> None:
@@ -242,8 +244,10 @@ class Trainer:
         """The share of `gan_weight` in force at this step (`GanStep.adv_factor`)."""
         return self.step.adv_factor(self.global_step)
 
-    def train_step(self, lum: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-        return self.step(lum, target, self.global_step)
+    def train_step(
+        self, lum: torch.Tensor, target: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> dict[str, float]:
+        return self.step(lum, target, self.global_step, labels)
 
     def diverged(self, what: str) -> TrainingDiverged:
         last = self.run_dir / "last.pt"
@@ -272,7 +276,8 @@ class Trainer:
         for batch in bar:
             lum = batch["lum"].to(self.device, non_blocking=True)
             target = batch["target"].to(self.device, non_blocking=True)
-            logs = self.train_step(lum, target)
+            labels = batch["label"].to(self.device) if "label" in batch else None
+            logs = self.train_step(lum, target, labels)
             self.state.accumulate(logs)
             self.global_step += 1
             self.step_in_epoch += 1

@@ -6,11 +6,12 @@ Each run's best.pt is scored at ``--scale auto`` on the AID val split (evenly sp
 the NWPU-RESISC45 val split, the same images for every row; rows are the mean and the
 spread (half the max - min) over seeds. Nothing here reads a test split.
 
-With ``--speed`` (issue 21's rows) each run also gets the chroma correlation and spread on
-each set (`rscolor.metrics.chroma`, every second pixel), its training images/s (the mean of
-history.csv's epochs) and the generator's inference speed (MP/s, one thread, a 512 x 512
-input, best of 3): ``python scripts/score_recipe.py RUNS --out docs/results/recipe-encoder
---speed``.
+With ``--speed`` (issue 21's rows) each run also gets the pooled chroma correlation and
+spread on each set (`rscolor.metrics.chroma`, every second pixel), its training images/s
+(the mean of history.csv's epochs) and the generator's inference speed (MP/s, one
+thread, a 512 x 512 input, best of 3):
+
+    python scripts/score_recipe.py RUNS --out docs/results/recipe-encoder --speed
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rscolor.data.images import read_rgb
 from rscolor.data.split import make_split
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, load_colorizer
-from rscolor.metrics.chroma import chroma_statistics, sampled_ab
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
@@ -36,15 +35,8 @@ from rscolor.utils.sampling import evenly_spaced
 
 SETS = {"aid_val": ("../shared/data/AID", 200), "nwpu_val": ("../shared/data/NWPU-RESISC45", 100)}
 KEYS = ("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")
-CHROMA_KEYS = ("correlation", "spread_ratio")
+CHROMA_KEYS = ("chroma_corr", "chroma_spread")
 SPEED_KEYS = ("train_images_per_s", "inference_mp_per_s")
-
-
-def chroma_of(colorizer: Colorizer, root: str, files: list[str]) -> dict[str, float]:
-    pred = [sampled_ab(colorizer.colorize_rgb(read_rgb(Path(root) / f))) for f in files]
-    true = [sampled_ab(read_rgb(Path(root) / f)) for f in files]
-    stats = chroma_statistics(np.concatenate(pred), np.concatenate(true))
-    return {k: stats[k] for k in CHROMA_KEYS}
 
 
 def speed_of(run: Path, colorizer: Colorizer) -> dict[str, float]:
@@ -78,11 +70,15 @@ def score_run(
     for name, (root, limit) in SETS.items():
         files = evenly_spaced(make_split(root).val, limit)
         result = evaluate_images(
-            {"model": rgb_colorizer(colorizer)}, root, files, references=False, progress=False
+            {"model": rgb_colorizer(colorizer)},
+            root,
+            files,
+            references=False,
+            progress=False,
+            chroma=speed,
         )
-        scores[name] = {k: result.rows["model"][k] for k in KEYS}
-        if speed:
-            scores[name].update(chroma_of(colorizer, root, files))
+        keys = KEYS + CHROMA_KEYS if speed else KEYS
+        scores[name] = {k: result.rows["model"][k] for k in keys}
     if speed:
         scores["speed"] = speed_of(run, colorizer)
     return scores
@@ -122,7 +118,7 @@ def speed_markdown(table: dict[str, dict]) -> str:
         cells = [row]
         for set_name in SETS:
             s = r[set_name]
-            corr, spread = s["correlation"], s["spread_ratio"][0]
+            corr, spread = s["chroma_corr"], s["chroma_spread"][0]
             cells += [f"{corr[0]:.3f} ± {corr[1]:.3f}", f"{spread:.2f}"]
         cells += [
             f"{r['speed']['train_images_per_s'][0]:.1f}",

@@ -68,3 +68,20 @@ def test_summarize_means_and_gap() -> None:
     ]
     out = summarize(rows)
     assert out["acc2"] == 15.0 and out["colorfulness_gap"] == -1.0 and out["images"] == 2
+
+
+def test_evaluation_pools_the_chroma_correlation_when_asked(scene_tree) -> None:
+    """``chroma=True``: the truth itself correlates 1 at spread 1, a constant colour 0 and
+    no division by zero; the reference rows and the default call get no such keys."""
+    from rscolor.data.split import relative_images
+    from rscolor.metrics.evaluate import evaluate_images
+
+    files = relative_images(scene_tree)[:4]
+    colorizers = {"truth": lambda rgb: rgb, "flat": lambda rgb: rgb * 0 + 0.5}
+    rows = evaluate_images(colorizers, scene_tree, files, (0.0, 0.0), chroma=True).rows
+    assert rows["truth"]["chroma_corr"] == pytest.approx(1.0, abs=1e-6)
+    assert rows["truth"]["chroma_spread"] == pytest.approx(1.0, abs=1e-6)
+    assert rows["flat"]["chroma_corr"] == 0.0
+    assert "chroma_corr" not in rows["gray"]
+    plain = evaluate_images(colorizers, scene_tree, files, references=False).rows
+    assert "chroma_corr" not in plain["truth"]

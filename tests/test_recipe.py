@@ -20,7 +20,7 @@ from rscolor.models.blocks import BoundedChroma
 from rscolor.models.registry import build_discriminator, build_generator
 from rscolor.training.trainer import Trainer
 
-from .helpers import tiny_config
+from .helpers import load_script, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,11 +155,15 @@ def test_flip_average_is_the_mean_over_the_four_flips() -> None:
     colorizer.set_flip_average(True)
     averaged = colorizer.run_generator(lum)
     flips = [(), (-1,), (-2,), (-2, -1)]
-    expected = sum(
-        (torch.cat([lum.flip(f) if f else lum] * 2, 1).roll(1, -1) * 0.1).flip(f) if f
-        else torch.cat([lum] * 2, 1).roll(1, -1) * 0.1
-        for f in flips
-    ) / 4
+    expected = (
+        sum(
+            (torch.cat([lum.flip(f) if f else lum] * 2, 1).roll(1, -1) * 0.1).flip(f)
+            if f
+            else torch.cat([lum] * 2, 1).roll(1, -1) * 0.1
+            for f in flips
+        )
+        / 4
+    )
     assert torch.allclose(averaged, expected)
     assert not torch.allclose(averaged, plain)
 
@@ -170,3 +174,20 @@ def test_find_images_follows_linked_class_folders(scene_tree: Path, tmp_path: Pa
     subprocess.run([sys.executable, str(script), str(out), str(scene_tree)], check=True)
     assert (out / "forest").is_symlink()
     assert len(find_images(out)) == len(find_images(scene_tree)) == 30
+
+
+def test_learning_curve_reads_the_history_with_and_without_chroma(tmp_path: Path) -> None:
+    module = load_script("scripts/learning_curve.py")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "history.csv").write_text(
+        "epoch,val_ciede2000,val_colorfulness,val_colorfulness_gt,val_chroma_corr,train_images_per_s\n"
+        "1,7.5,5,20,,3.0\n"
+        "2,7.0,10,20,0.41,3.1\n"
+    )
+    rows = module.read_history(run / "history.csv")
+    assert [r["colour_pct"] for r in rows] == [25.0, 50.0]
+    text = module.table(rows)
+    assert "| 1 | 7.500 | 25.0 | - | 3.0 |" in text and "| 2 | 7.000 | 50.0 | 0.410 | 3.1 |" in text
+    module.plot(rows, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000

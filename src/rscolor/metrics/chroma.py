@@ -18,6 +18,15 @@ def chroma_statistics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     var_p, var_t = (dp**2).sum(1).mean(), (dt**2).sum(1).mean()
     cov = (dp * dt).sum(1).mean()
     mse = ((true - pred) ** 2).sum(1).mean()
+    if var_p <= 0 or var_t <= 0:  # a constant colour explains nothing (and divides by 0)
+        var_t = max(var_t, 1e-12)
+        spread = float(np.sqrt(var_p / var_t))
+        return {
+            "correlation": 0.0,
+            "spread_ratio": spread,
+            "least_squares_gain": 0.0,
+            "r2": float(1 - mse / var_t),
+        }
     return {
         "correlation": float(cov / np.sqrt(var_p * var_t)),
         "spread_ratio": float(np.sqrt(var_p / var_t)),

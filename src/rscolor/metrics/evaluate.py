@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from rscolor.data.images import read_rgb
 from rscolor.data.split import class_of
+from rscolor.metrics.chroma import chroma_statistics, sampled_ab
 from rscolor.metrics.image_metrics import image_metrics, summarize
 from rscolor.metrics.references import gray_reference, mean_chroma_reference
 
@@ -45,19 +46,33 @@ def evaluate_images(
     references: bool = True,
     progress: bool = True,
     desc: str = "evaluate",
+    chroma: bool = False,
 ) -> EvalResult:
-    """Run each colorizer on each image; add the `gray` and `mean_chroma` rows."""
+    """Run each colorizer on each image; add the `gray` and `mean_chroma` rows. With
+    `chroma`, the colorizers' rows also get the pooled chroma correlation and spread
+    (``chroma_corr``, ``chroma_spread``: `rscolor.metrics.chroma`)."""
     methods = dict(colorizers)
     if references:
         methods["gray"] = gray_reference
         if mean_ab is not None:
             methods["mean_chroma"] = lambda rgb: mean_chroma_reference(rgb, mean_ab)
     per_image = []
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in colorizers} if chroma else {}
+    truths: list[np.ndarray] = []
     for rel in tqdm(files, desc=desc, disable=not progress, leave=False):
         truth = center_crop(read_rgb(Path(root) / rel), eval_size)
         rec: dict = {"file": rel, "class": class_of(rel)}
         for name, fn in methods.items():
-            rec[name] = image_metrics(fn(truth), truth)
+            pred = fn(truth)
+            rec[name] = image_metrics(pred, truth)
+            if name in samples:
+                samples[name].append(sampled_ab(pred))
+        if samples:
+            truths.append(sampled_ab(truth))
         per_image.append(rec)
     rows = {name: summarize([rec[name] for rec in per_image]) for name in methods}
+    for name, preds in samples.items():
+        if preds:
+            stats = chroma_statistics(np.concatenate(preds), np.concatenate(truths))
+            rows[name].update(chroma_corr=stats["correlation"], chroma_spread=stats["spread_ratio"])
     return EvalResult(rows, per_image)

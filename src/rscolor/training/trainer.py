@@ -303,6 +303,7 @@ class Trainer:
             references=False,
             progress=self.progress,
             desc="validate",
+            chroma=True,
         )
         unwrap(self.g).train()
         return result.rows["model"]

@@ -74,10 +74,10 @@ def nan_from(step: int) -> None:
 def die_at(step: int) -> None:
     real = trainer_mod.Trainer.train_step
 
-    def train_step(self, lum, target):
+    def train_step(self, *batch):
         if self.global_step == step:
             os._exit(9)
-        return real(self, lum, target)
+        return real(self, *batch)
 
     trainer_mod.Trainer.train_step = train_step
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +22,42 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def find_images(root: str | Path) -> list[Path]:
-    """All image files under `root`, sorted, recursively."""
+def find_images(root: str | Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
+    """All image files under `root` (by suffix), sorted, recursively, each folder once."""
     root = Path(root)
     if not root.exists():
         raise UserError(f"data folder not found: {root}")
     if not root.is_dir():
         raise UserError(f"not a folder: {root}")
-    # os.walk with followlinks: a class folder may be a symbolic link (a combined tree of
-    # several data sets, scripts/combine_datasets.py); Path.rglob skips those.
     found = []
-    for folder, _, names in os.walk(root, followlinks=True):
-        found += [Path(folder) / n for n in names if is_image_path(Path(n))]
+    for folder, names in walk_once(root):
+        found += [folder / n for n in names if _wanted(Path(n), suffixes)]
     return sorted(p for p in found if p.is_file())
+
+
+def _wanted(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.suffix.lower() in suffixes and not path.name.startswith(".")
+
+
+def walk_once(root: Path) -> Iterator[tuple[Path, list[str]]]:
+    """(folder, file names) under `root`, following symbolic links to folders (a class
+    folder may be one: a combined tree of several data sets, scripts/combine_datasets.py)
+    but entering each real folder once: a link back up (`up -> ..`) or to itself is a
+    loop, and a second link to one folder would list its images twice."""
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            dirs[:] = []
+            continue
+        seen.add(key)
+        dirs.sort()
+        yield Path(folder), names
 
 
 def check_picture_size(path: Path, img: Image.Image) -> None:

@@ -10,6 +10,7 @@ from rscolor.cli.options import TrainOptions
 from rscolor.config import load_config
 from rscolor.errors import UserError
 from rscolor.training.trainer import Trainer, TrainingDiverged
+from rscolor.utils.device import check_threads
 from rscolor.utils.dotted import parse_overrides
 from rscolor.utils.lock import run_lock
 
@@ -41,6 +42,7 @@ def run_train(opts: TrainOptions) -> None:
     config, resume = opts.config, opts.resume
     progress = not opts.quiet
     cfg = load_config(config, parse_overrides(opts.overrides()))
+    check_threads(cfg.train.threads, "train.threads")
     run_dir = opts.out or default_run_dir(config)
     check_run_folder(run_dir, resume, opts.force)
     trainer = Trainer(cfg, run_dir, opts.data, opts.split_manifest, progress=progress)

@@ -75,6 +75,7 @@ def folder_lock(lock_file: str | Path, what: str | None = None) -> Iterator[None
     (default: its command line)."""
     path = Path(lock_file)
     folder = path.parent
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -87,6 +88,9 @@ def folder_lock(lock_file: str | Path, what: str | None = None) -> Iterator[None
         with contextlib.suppress(OSError):
             path.unlink()
         os.close(fd)
+        if created:  # a run that wrote nothing leaves no empty folder
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def output_lock(folder: str | Path, what: str | None = None) -> contextlib.AbstractContextManager:

@@ -139,9 +139,25 @@ def check_png(path: str | Path, width: int, height: int) -> None:
         raise UserError(f"is {size[0]}x{size[1]} px, expected {width}x{height}")
 
 
-def write_png(path: str | Path, rgb: np.ndarray) -> None:
-    """Write RGB [0, 1] as an 8-bit PNG (callers handle atomicity)."""
+def read_alpha(path: str | Path) -> np.ndarray | None:
+    """A picture's alpha (HxW uint8, upright as `read_image`), None if it has none: an
+    output keeps its transparent areas transparent."""
+    path = Path(path)
+    with open_picture(path) as img:
+        if img.mode not in ("LA", "RGBA", "PA") and "transparency" not in img.info:
+            return None
+        try:
+            img.load()
+            return np.asarray(ImageOps.exif_transpose(img).convert("RGBA").getchannel("A"))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+
+
+def write_png(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None) -> None:
+    """Write RGB [0, 1] as an 8-bit PNG, RGBA with `alpha` (callers handle atomicity)."""
     data = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
+    if alpha is not None:
+        data = np.dstack([data, alpha.astype(np.uint8)])
     Image.fromarray(data).save(path, format="PNG")
 
 

@@ -18,10 +18,12 @@ import numpy as np
 
 from rscolor.color import rgb_luminance_gray
 from rscolor.data.images import (
+    IMAGE_SUFFIXES,
     check_png,
     find_images,
     is_image_path,
     open_picture,
+    read_alpha,
     read_image,
     write_png,
 )
@@ -100,7 +102,8 @@ def _scan(folder: Path, out_dir: Path) -> list[Path]:
     """A folder's images, except those under the output folder (earlier outputs are not
     inputs; refused before this when the output folder is the input folder)."""
     out = out_dir.resolve()
-    return [p for p in find_images(folder) if not _inside(p.resolve(), out)]
+    suffixes = tuple(dict.fromkeys(IMAGE_SUFFIXES + raster.RASTER_SUFFIXES))  # .img, .jp2 too
+    return [p for p in find_images(folder, suffixes) if not _inside(p.resolve(), out)]
 
 
 def _sources(inputs: list[Path], out_dir: Path, band: int | None) -> list[tuple[Path, Path]]:
@@ -186,8 +189,9 @@ def colorize_file(
     else:
         rgb = colorize_array(colorizer, gray, options).astype(np.float32) / 255.0
     height, width = rgb.shape[:2]
+    alpha = read_alpha(src)
     with atomic_path(dst, verify=lambda tmp: check_png(tmp, width, height)) as tmp:
-        write_png(tmp, rgb)
+        write_png(tmp, rgb, alpha)
     return None
 
 

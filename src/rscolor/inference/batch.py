@@ -24,7 +24,7 @@ from rscolor.data.images import (
     is_image_path,
     open_picture,
     read_alpha,
-    read_image,
+    read_gray,
     write_png,
 )
 from rscolor.errors import UserError
@@ -156,11 +156,6 @@ def plan_outputs(
     return planned
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """A colour image is reduced to the gray with its CIE lightness; gray stays as is."""
-    return image if image.ndim == 2 else rgb_luminance_gray(image)
-
-
 def _runs_whole(colorizer: Colorizer, gray: np.ndarray, options: SceneOptions) -> bool:
     """Pictures no larger than a default tile, at the model's own scale, run in one pass
     (as they always did); anything larger goes through the tiles, so the model never
@@ -183,11 +178,12 @@ def colorize_file(
     options = options or SceneOptions(progress=False)
     if dst.suffix == SCENE_SUFFIX:
         return colorize_raster(colorizer, src, dst, options, raster_options, True, threads)
-    gray = to_gray(read_image(src))
+    gray = read_gray(src)
     if _runs_whole(colorizer, gray, options):
         rgb = colorizer.colorize(gray)
     else:
-        rgb = colorize_array(colorizer, gray, options).astype(np.float32) / 255.0
+        rgb = colorize_array(colorizer, gray, options)  # uint8, written as it is
+    del gray
     height, width = rgb.shape[:2]
     alpha = read_alpha(src)
     with atomic_path(dst, verify=lambda tmp: check_png(tmp, width, height)) as tmp:

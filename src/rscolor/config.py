@@ -44,7 +44,7 @@ def canonical_names(tree: dict[str, Any]) -> dict[str, Any]:
     out = dict(tree)
     for section, renames in RENAMED.items():
         part = out.get(section)
-        if isinstance(part, dict) and part.get("name") in renames:
+        if isinstance(part, dict) and str(part.get("name")) in renames:
             out[section] = {**part, "name": renames[part["name"]]}
     return out
 
@@ -196,7 +196,7 @@ class GeneratorConfig(_Strict):
     @field_validator("name", mode="before")
     @classmethod
     def _renamed(cls, value: Any) -> Any:
-        return RENAMED["generator"].get(value, value)
+        return RENAMED["generator"].get(value, value) if isinstance(value, str) else value
 
 
 class DiscriminatorConfig(_Strict):
@@ -216,7 +216,7 @@ class DiscriminatorConfig(_Strict):
     @field_validator("name", mode="before")
     @classmethod
     def _renamed(cls, value: Any) -> Any:
-        return RENAMED["discriminator"].get(value, value)
+        return RENAMED["discriminator"].get(value, value) if isinstance(value, str) else value
 
 
 class LossConfig(_Strict):

@@ -243,7 +243,10 @@ class RasterSource:
     def _sample(self) -> np.ndarray:
         """Valid values of a decimated read (GDAL uses overviews where the file has them)."""
         shape = (min(self.height, SAMPLE_SIDE), min(self.width, SAMPLE_SIDE))
-        data = self._src.read(self.band, out_shape=shape, masked=True)
+        try:
+            data = self._src.read(self.band, out_shape=shape, masked=True)
+        except _rasterio().errors.RasterioIOError as exc:  # a truncated or damaged file
+            raise UserError(f"cannot read raster {self.path}: {_first_line(exc)}") from None
         values = data.compressed() if np.ma.isMaskedArray(data) else np.asarray(data).ravel()
         values = values[np.isfinite(values)]
         if values.size == 0:

@@ -101,7 +101,7 @@ class ModelMeta:
 # bound. best_score is NaN until a run's first validation. Text fields are plain strings.
 META_NUMBERS: dict[str, tuple[bool, float | None, float | None]] = {
     "train_size": (True, 8, 65536),
-    "best_epoch": (True, 0, None),
+    "best_epoch": (True, -1, None),  # -1 in a last.pt before its first validation
     "best_score": (False, None, None),
     "gsd_m": (False, 1e-6, 1e7),
     "scene_px": (True, 1, 2**31),

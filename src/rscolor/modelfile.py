@@ -104,7 +104,7 @@ META_NUMBERS: dict[str, tuple[bool, float | None, float | None]] = {
     "best_epoch": (True, -1, None),  # -1 in a last.pt before its first validation
     "best_score": (False, None, None),
     "gsd_m": (False, 1e-6, 1e7),
-    "scene_px": (True, 1, 2**31),
+    "scene_px": (True, 0, 2**31),  # 0: unknown (no readable training image sizes)
     "scene_scale": (False, 1 / 1024, 4),
     "saturation": (False, 0, 4),  # as --saturation
     "max_chroma": (False, 0, 110),  # as --max-chroma; 0 = no cap

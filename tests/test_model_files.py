@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from rscolor.errors import UserError
-from rscolor.modelfile import FORMAT, ModelMeta, checked_meta
+from rscolor.modelfile import FORMAT
 
 from .helpers import assert_user_error, run_cli, save_tiny_checkpoint, tiny_config, write_geotiff
 
@@ -83,6 +83,8 @@ def test_a_hand_made_checkpoint_is_one_line_in_info_and_colorize(
 
 
 def test_valid_metadata_still_loads(payload) -> None:
+    from rscolor.modelfile import ModelMeta, checked_meta
+
     good = {"saturation": 0.8, "flip_average": False, "gsd_m": 2.0, "best_score": float("nan")}
     meta = checked_meta({**payload["meta"], **good, "new_key": [1]}, "m")
     assert meta.saturation == 0.8 and meta.flip_average is False and meta.extra == {"new_key": [1]}

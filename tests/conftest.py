@@ -42,13 +42,17 @@ SLOW_MODULES = {
     "test_checked_writes",
     "test_cli_script",
     "test_distributed",
+    "test_fuzz",
     "test_inputs_safe",
     "test_lcfe_memory",
+    "test_model_files",
     "test_model_info",
+    "test_one_writer",
     "test_onnx",
     "test_qgis_plugin",
     "test_saturation",
     "test_study_browser",
+    "test_study_server",
 }
 
 

@@ -35,8 +35,8 @@ def _deterministic_torch():
 
 
 # Modules whose tests start processes (torchrun, the console script, qgis_process, a
-# browser), train several runs or export ONNX: `make test-fast` (-m "not slow") leaves
-# them out; `make test` runs everything.
+# browser, a study server), train several runs, export ONNX or fuzz: `make test-fast`
+# (-m "not slow") leaves them out; `make test` runs everything.
 SLOW_MODULES = {
     "test_benchmark",
     "test_checked_writes",

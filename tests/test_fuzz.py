@@ -5,7 +5,7 @@ never another exception.
 
 A fixed seed (``derandomize``) and no example database, so CI runs the same examples every
 time; RSCOLOR_FUZZ_EXAMPLES examples per property (default 1000: about a minute on 2 busy
-cores; e.g. RSCOLOR_FUZZ_EXAMPLES=2000 for a long run).
+cores; e.g. RSCOLOR_FUZZ_EXAMPLES=5000 for a long run).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -204,6 +204,7 @@ def tiff_seed(tmp_path_factory) -> bytes:
 
 @FUZZ
 @given(edits, st.integers(0, 200))
+@example(change=[(1954, 122), (22433, 0)], cut=0)  # a CRS that is not UTF-8 (5000-run find)
 def test_damaged_rasters_read_or_give_one_user_error(tmp_path_factory, tiff_seed, change, cut):
     from rscolor.inference.raster import RasterSource
 

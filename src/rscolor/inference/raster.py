@@ -92,6 +92,9 @@ def _open(path: Path) -> Any:
             return rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
         raise UserError(f"cannot read raster {path}: {_first_line(exc)}") from None
+    except (rasterio.errors.RasterioError, UnicodeDecodeError, ValueError) as exc:
+        # a damaged header: a CRS that is not text, say (found by tests/test_fuzz.py)
+        raise UserError(f"cannot read raster {path}: damaged ({exc.__class__.__name__})") from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from rscolor.cli.colorize_cmd import parse_pair
-from rscolor.cli.overrides import parse_overrides
 from rscolor.config import ExperimentConfig, config_from_dict, load_config
 from rscolor.data.images import read_gray, read_image
 from rscolor.errors import UserError
@@ -33,6 +32,7 @@ from rscolor.inference.model_info import terminal_safe
 from rscolor.inference.scale import MAX_SCALE, parse_scale
 from rscolor.modelfile import META_NUMBERS, ModelMeta, checked_meta
 from rscolor.utils.device import check_threads
+from rscolor.utils.dotted import parse_overrides
 
 EXAMPLES = int(os.environ.get("RSCOLOR_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(

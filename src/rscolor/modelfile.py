@@ -109,7 +109,7 @@ META_NUMBERS: dict[str, tuple[bool, float | None, float | None]] = {
     "saturation": (False, 0, 4),  # as --saturation
     "max_chroma": (False, 0, 110),  # as --max-chroma; 0 = no cap
 }
-META_TEXT = ("method", "color_space", "select_metric", "data", "gsd_note")
+META_TEXT = ("method", "color_space", "select_metric", "data", "gsd_note", "encoder_init")
 
 
 def _is_number(value: Any) -> bool:
@@ -148,6 +148,9 @@ def meta_problem(name: str, value: Any) -> str | None:
         return _number_problem(name, value)
     if name in META_TEXT and not isinstance(value, str):
         return f"expected text, got {type(value).__name__}"
+    names = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if name == "classes" and not names:
+        return "expected a list of class names"
     if name == "flip_average" and not isinstance(value, bool):
         return f"expected true or false, got {value!r:.40}"
     if name == "mean_ab" and not _numbers(value, (2, 3), 128):

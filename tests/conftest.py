@@ -35,20 +35,24 @@ def _deterministic_torch():
 
 
 # Modules whose tests start processes (torchrun, the console script, qgis_process, a
-# browser), train several runs or export ONNX: `make test-fast` (-m "not slow") leaves
-# them out; `make test` runs everything.
+# browser, a study server), train several runs, export ONNX or fuzz: `make test-fast`
+# (-m "not slow") leaves them out; `make test` runs everything.
 SLOW_MODULES = {
     "test_benchmark",
     "test_checked_writes",
     "test_cli_script",
     "test_distributed",
+    "test_fuzz",
     "test_inputs_safe",
     "test_lcfe_memory",
+    "test_model_files",
     "test_model_info",
+    "test_one_writer",
     "test_onnx",
     "test_qgis_plugin",
     "test_saturation",
     "test_study_browser",
+    "test_study_server",
 }
 
 

@@ -244,7 +244,8 @@ def hidden_value(html: str, name: str) -> str:
 def running_server(db_path: Path) -> Iterator[str]:
     """The study app on 127.0.0.1 at a free port, in a thread; yields its base URL and
     always stops it."""
-    from rscolor.study.app import create_app, make_study_server
+    from rscolor.study.app import create_app
+    from rscolor.study.server import make_study_server
 
     server = make_study_server(create_app(db_path), "127.0.0.1", 0, quiet=True)
     thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

@@ -15,8 +15,9 @@ from rscolor.cli.main import main
 from rscolor.color import rgb_luminance_gray
 from rscolor.errors import UserError
 from rscolor.study import db
-from rscolor.study.app import COOKIE, create_app, make_study_server
+from rscolor.study.app import COOKIE, create_app
 from rscolor.study.plan import StudyOptions, choose_paths, open_study, plan_items
+from rscolor.study.server import make_study_server
 
 from .helpers import hidden_value, make_runs, make_study, running_server
 

@@ -19,6 +19,7 @@ from rscolor.errors import UserError
 from rscolor.training.trainer import Trainer
 
 from .helpers import assert_one_line_error, make_scene_tree, run_rscolor, tiny_config
+from .test_bounds import field_limits
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-cpu.yaml"
 
@@ -64,7 +65,7 @@ def test_every_numeric_config_field_has_a_range() -> None:
         for name, field in fields.items():
             text = str(field.annotation)
             numeric = any(t in text for t in ("int", "float"))
-            bounded = any(hasattr(m, a) for m in field.metadata for a in ("ge", "gt"))
+            bounded = any(hasattr(m, a) for m in field_limits(field) for a in ("ge", "gt"))
             if numeric and not bounded and "tuple" not in text and name != "split_seed":
                 unchecked.append(f"{section}.{name}")
     assert unchecked == []

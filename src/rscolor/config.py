@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -18,9 +19,12 @@ from rscolor.utils.dotted import deep_merge, flatten, unflatten
 
 ColorSpaceName = Literal["lab", "yuv", "rgb"]
 # Numeric fields are range-checked at load (ge/gt/le/lt below): a zero batch or a negative
-# lr is a one-line error naming the field, not a traceback mid-run.
-Count = Annotated[int, Field(ge=0)]
-Positive = Annotated[int, Field(ge=1)]
+# lr is a one-line error naming the field, not a traceback mid-run; the upper bounds stop
+# nonsense (a 100000 px crop, ngf 10**6) before it allocates.
+Count = Annotated[int, Field(ge=0, le=1000)]
+Positive = Annotated[int, Field(ge=1, le=1000)]
+Big = Annotated[int, Field(ge=1, le=10**9)]  # counts of images, steps, tokens
+Weight = Annotated[float, Field(ge=0.0, le=1e6)]  # loss weights, epoch spans
 Zoom = Annotated[float, Field(gt=0.0, le=8.0)]
 # The devices the code runs on; `pick_device` applies the same rule to --device.
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
@@ -40,7 +44,7 @@ def canonical_names(tree: dict[str, Any]) -> dict[str, Any]:
     out = dict(tree)
     for section, renames in RENAMED.items():
         part = out.get(section)
-        if isinstance(part, dict) and part.get("name") in renames:
+        if isinstance(part, dict) and str(part.get("name")) in renames:
             out[section] = {**part, "name": renames[part["name"]]}
     return out
 
@@ -61,26 +65,27 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     root: str | None = Field(None, description="Folder-per-class image tree; --data overrides it.")
     crop_size: int = Field(
-        256, ge=8, description="Random training crop (px). Images smaller are resized up."
+        256, ge=8, le=4096, description="Random training crop (px). Images smaller are resized up."
     )
     eval_size: int | None = Field(
         None,
         ge=8,
+        le=16384,
         description="Evaluation: None runs the whole image (reflect-padded to the network's "
         "multiple); an int takes the centre crop of that size.",
     )
     split_ratios: tuple[Positive, Count, Count] = Field(
         (3, 1, 1), description="train : test : val per class (paper Sec. 4.1); train >= 1."
     )
-    split_seed: int = Field(0, ge=0, description="Seed of the per-class shuffle of the split.")
+    split_seed: int = Field(0, ge=0, le=2**32, description="Seed of the per-class shuffle of "
+        "the split.")  # fmt: skip
     cache: bool = Field(True, description="Keep converted (lum, chroma) images in memory.")
-    num_workers: int = Field(0, ge=0, description="DataLoader workers (0 = main process).")
+    num_workers: int = Field(0, ge=0, le=256, description="DataLoader workers (0 = main process).")
     hflip: bool = Field(True, description="Random horizontal flip when training.")
     vflip: bool = Field(True, description="Random vertical flip (aerial scenes have no 'up').")
-    max_train_images: int | None = Field(None, ge=1, description="Use at most this many (tests).")
-    val_max_images: int | None = Field(
+    max_train_images: Big | None = Field(None, description="Use at most this many (tests).")
+    val_max_images: Big | None = Field(
         None,
-        ge=1,
         description="Validate on at most this many val images each epoch (evenly spaced).",
     )
     rescale: tuple[Zoom, Zoom] | None = Field(
@@ -101,12 +106,12 @@ class DataConfig(_Strict):
     gsd_m: float | None = Field(
         None,
         gt=0,
+        le=1e7,
         description="Ground sampling distance of the training imagery (m per pixel). "
         "Recorded in the model so `--scale auto` can match a georeferenced input to it.",
     )
-    scene_px: int | None = Field(
+    scene_px: Big | None = Field(
         None,
-        gt=0,
         description="Typical side of a training scene (px). Recorded in the model so "
         "`--scale auto` can match a picture without georeferencing to it (None = the "
         "median image side, measured when training starts).",
@@ -119,22 +124,22 @@ class GeneratorConfig(_Strict):
         description="Registry name: unet, joint_stream, multiscale_g (Multi-G; "
         "'multiscale' still loads as it).",
     )
-    ngf: int = Field(64, ge=1, description="Width of the first layer (pix2pix ngf).")
+    ngf: int = Field(64, ge=1, le=256, description="Width of the first layer (pix2pix ngf).")
     depth: int = Field(
-        8, ge=1, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
+        8, ge=1, le=12, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
     )
-    max_mult: int = Field(8, ge=1, description="Channel multiplier cap (pix2pix: ngf*8).")
+    max_mult: int = Field(8, ge=1, le=16, description="Channel multiplier cap (pix2pix: ngf*8).")
     norm: NormName = Field("batch", description="Norm layer; 'syncbatch' for multi-GPU BN.")
     dropout: float = Field(
         0.5, ge=0.0, lt=1.0, description="Dropout in the innermost decoder layers."
     )
     dropout_layers: int = Field(
-        3, ge=0, description="How many innermost decoder layers use dropout."
+        3, ge=0, le=16, description="How many innermost decoder layers use dropout."
     )
     # Joint stream switches (the ablation rows of Tables 3 and 4).
     macro_stream: bool = Field(True, description="Add the macro stream (False = single stream).")
     macro_scale: int = Field(
-        2, ge=1, description="AvgPool factor of the macro input x2 (paper: open)."
+        2, ge=1, le=16, description="AvgPool factor of the macro input x2 (paper: open)."
     )
     low_level: Literal["none", "concat", "lcfe"] = Field(
         "lcfe", description="Macro first-layer feature into the micro stream: raw or through LCFE."
@@ -143,18 +148,19 @@ class GeneratorConfig(_Strict):
     gsm_gate: Literal["sigmoid", "softmax"] = Field(
         "sigmoid", description="GSM gates: per-stream sigmoid (GFF) or softmax over the streams."
     )
-    lcfe_dk: int = Field(32, ge=1, description="Width of LCFE's two 1x1 projections (d_k).")
-    lcfe_max_tokens: int = Field(
-        1024, ge=1, description="LCFE keys/values are avg-pooled to at most this many positions."
+    lcfe_dk: Big = Field(32, description="Width of LCFE's two 1x1 projections (d_k).")
+    lcfe_max_tokens: Big = Field(
+        1024, description="LCFE keys/values are avg-pooled to at most this many positions."
     )
-    lcfe_query_chunk: int = Field(4096, ge=1, description="LCFE queries processed per chunk.")
+    lcfe_query_chunk: Big = Field(4096, description="LCFE queries processed per chunk.")
     head: Literal["tanh", "bounded", "bins"] = Field("tanh", description="Output head of "
         "the joint stream: tanh per channel (the paper); 'bounded': a hue-keeping soft cap "
         "of the chroma at head_max_chroma (no saturated tanh corner); 'bins': scores over "
         "an ab grid decoded by their annealed mean (models/chroma_bins.py, Zhang).")  # fmt: skip
     head_max_chroma: float = Field(60.0, gt=0, le=110, description="Largest Lab chroma the "
         "bounded head can output; the 'bins' grid's radius.")  # fmt: skip
-    head_bin_step: float = Field(10.0, gt=0, description="'bins' grid step, Lab units (Zhang).")
+    head_bin_step: float = Field(10.0, gt=0, le=110, description="'bins' grid step, Lab "
+        "units (Zhang).")  # fmt: skip
     head_temperature: float = Field(0.38, gt=0, le=1, description="'bins' annealed-mean "
         "temperature: 1 = the mean, lower = towards the likeliest colour (Zhang).")  # fmt: skip
     # Beyond the paper (docs/methods.md): a pretrained encoder in a stream, a scene-class head.
@@ -174,6 +180,7 @@ class GeneratorConfig(_Strict):
     classes: int = Field(
         0,
         ge=0,
+        le=100_000,
         description="Outputs of the scene-class head (loss.class_weight); set from the "
         "training split's class folders when training starts. 0 = no head.",
     )
@@ -183,13 +190,13 @@ class GeneratorConfig(_Strict):
     )
     # Multi-D needs the generator's decoder side outputs.
     side_outputs: int = Field(
-        0, ge=0, description="Decoder levels that also emit an image (Multi-D)."
+        0, ge=0, le=16, description="Decoder levels that also emit an image (Multi-D)."
     )
 
     @field_validator("name", mode="before")
     @classmethod
     def _renamed(cls, value: Any) -> Any:
-        return RENAMED["generator"].get(value, value)
+        return RENAMED["generator"].get(value, value) if isinstance(value, str) else value
 
 
 class DiscriminatorConfig(_Strict):
@@ -198,10 +205,10 @@ class DiscriminatorConfig(_Strict):
         description="Registry name: dcgan, patchgan, multiscale_d (Multi-D; 'multiscale' "
         "still loads as it); null = none.",
     )
-    ndf: int = Field(64, ge=1, description="Width of the first layer.")
-    n_layers: int = Field(4, ge=1, description="Strided 4x4 conv layers.")
+    ndf: int = Field(64, ge=1, le=256, description="Width of the first layer.")
+    n_layers: int = Field(4, ge=1, le=12, description="Strided 4x4 conv layers.")
     norm: NormName = Field("batch", description="Norm layer.")
-    scales: int = Field(3, ge=1, description="Multi-D: number of decoder scales judged.")
+    scales: int = Field(3, ge=1, le=12, description="Multi-D: number of decoder scales judged.")
     spectral_norm: bool = Field(
         False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
     )
@@ -209,34 +216,32 @@ class DiscriminatorConfig(_Strict):
     @field_validator("name", mode="before")
     @classmethod
     def _renamed(cls, value: Any) -> Any:
-        return RENAMED["discriminator"].get(value, value)
+        return RENAMED["discriminator"].get(value, value) if isinstance(value, str) else value
 
 
 class LossConfig(_Strict):
-    l1_weight: float = Field(100.0, ge=0.0, description="lambda of Eq. 3.")
-    gan_weight: float = Field(
-        1.0, ge=0.0, description="Weight of -log D(G(x)); 0 = plain regression."
+    l1_weight: Weight = Field(100.0, description="lambda of Eq. 3.")
+    gan_weight: Weight = Field(
+        1.0, description="Weight of -log D(G(x)); 0 = plain regression."
     )
     label_smoothing: float = Field(
         1.0, gt=0.0, le=1.0, description="Target for real labels (Nazeri: 0.9)."
     )
-    chroma_weight: float = Field(0.0, ge=0.0, description="Pixel weights 1 + w c/mean(c) "
+    chroma_weight: Weight = Field(0.0, description="Pixel weights 1 + w c/mean(c) "
         "(c: true chroma; mean 1): against muted output. 0 = plain L1 (the paper).")  # fmt: skip
-    ciede_weight: float = Field(0.0, ge=0.0, description="Weight of the mean CIEDE2000 (the "
+    ciede_weight: Weight = Field(0.0, description="Weight of the mean CIEDE2000 (the "
         "metric, differentiable: color/ciede.py) beside the L1. 0 = off (the paper).")  # fmt: skip
-    bins_weight: float = Field(0.0, ge=0.0, description="Weight of the cross-entropy on the "
+    bins_weight: Weight = Field(0.0, description="Weight of the cross-entropy on the "
         "'bins' head's scores (soft targets, chroma-weighted as the L1). 0 = off.")  # fmt: skip
-    class_weight: float = Field(
+    class_weight: Weight = Field(
         0.0,
-        ge=0.0,
         description="Weight of the scene-class head's cross-entropy against each training "
         "image's class folder (global colour priors, Iizuka et al. 2016). 0 = off.",
     )
-    adv_warmup_epochs: float = Field(0.0, ge=0, description="Epochs (fractions allowed) of "
+    adv_warmup_epochs: Weight = Field(0.0, description="Epochs (fractions allowed) of "
         "the pixel terms alone before the adversarial term starts: colours first.")  # fmt: skip
-    adv_ramp_epochs: float = Field(
+    adv_ramp_epochs: Weight = Field(
         0.0,
-        ge=0,
         description="After the warm-up, raise the adversarial weight linearly from 0 to "
         "gan_weight over this many epochs.",
     )
@@ -244,25 +249,25 @@ class LossConfig(_Strict):
 
 class OptimConfig(_Strict):
     lr: float = Field(
-        2e-4, gt=0.0, description="Generator lr (paper prints 3e-3; see docs/design.md)."
+        2e-4, gt=0.0, le=10, description="Generator lr (paper prints 3e-3; see docs/design.md)."
     )
     d_lr_ratio: float = Field(
-        1.0, ge=0.0, description="Discriminator lr = lr * ratio (Nazeri: 0.1)."
+        1.0, ge=0.0, le=1000, description="Discriminator lr = lr * ratio (Nazeri: 0.1)."
     )
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (Nazeri: 0).")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
-    g_steps_per_d: int = Field(1, ge=1, description="Generator updates per discriminator update.")
+    g_steps_per_d: Positive = Field(1, description="Generator updates per discriminator update.")
     lr_decay: Literal["none", "linear", "cosine"] = Field(
         "linear", description="Decay to 0 over the second half of training (pix2pix style)."
     )
-    grad_clip: float | None = Field(None, gt=0.0, description="Clip grad norm (None = off).")
+    grad_clip: float | None = Field(None, gt=0, le=1e9, description="Clip grad norm (None = off).")
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(30, ge=1, description="Paper: 30.")
-    batch_size: int = Field(8, ge=1, description="Per process. Paper: 8.")
-    max_steps_per_epoch: int | None = Field(None, ge=1, description="Cap batches per epoch.")
-    seed: int = Field(0, ge=0)
+    epochs: int = Field(30, ge=1, le=10**6, description="Paper: 30.")
+    batch_size: int = Field(8, ge=1, le=65536, description="Per process. Paper: 8.")
+    max_steps_per_epoch: Big | None = Field(None, description="Cap batches per epoch.")
+    seed: int = Field(0, ge=0, le=2**32)
     deterministic: bool = Field(False, description="torch deterministic algorithms.")
     device: str = Field("auto", pattern=DEVICE_PATTERN, description="auto, cpu, cuda, cuda:N.")
     amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision on CUDA.")
@@ -271,10 +276,11 @@ class TrainConfig(_Strict):
     select_metric: Literal["ciede2000", "acc2", "acc5", "psnr", "ssim", "l1"] = Field(
         "ciede2000", description="Validation score that picks the best epoch."
     )
-    checkpoint_every_steps: int | None = Field(
-        None, ge=1, description="Also write last.pt every N steps (resume mid-epoch)."
+    checkpoint_every_steps: Big | None = Field(
+        None, description="Also write last.pt every N steps (resume mid-epoch)."
     )
-    threads: int | None = Field(None, ge=1, description="torch CPU threads (None = torch default).")
+    threads: int | None = Field(None, ge=1, le=1024, description="torch CPU threads (None = "
+        "torch default); at most the machine's cores when a run starts.")  # fmt: skip
     ema_decay: float | None = Field(
         None,
         ge=0.0,
@@ -283,9 +289,8 @@ class TrainConfig(_Strict):
         "0.999) and validate, select and ship it instead of the raw weights: it smooths "
         "the epoch-to-epoch oscillation of GAN training. None = off.",
     )
-    freeze_encoder_epochs: float = Field(
+    freeze_encoder_epochs: Weight = Field(
         0.0,
-        ge=0.0,
         description="Epochs (fractions allowed) the pretrained encoder stays frozen, weights "
         "and BatchNorm statistics, while the rest learns. 0 = fine-tune it from the start.",
     )
@@ -310,6 +315,13 @@ class ExperimentConfig(_Strict):
         "", description="Free text on the training imagery's ground sampling distance."
     )
 
+    @pydantic.model_validator(mode="after")
+    def _crop_fits_depth(self) -> ExperimentConfig:  # each U-Net level halves the crop
+        if self.data.crop_size < 2**self.generator.depth:
+            raise ValueError(f"data.crop_size {self.data.crop_size} < 2**generator.depth: the "
+                             "encoder would shrink it below one pixel")  # fmt: skip
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
@@ -319,8 +331,8 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ExperimentC
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"{source}: {where}: {first['msg']}") from None
+        where = "".join(f"{p}: " for p in [".".join(map(str, first["loc"]))] if p)
+        raise UserError(f"{source}: {where}{first['msg']}") from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
@@ -329,7 +341,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text (a YAML config is text)") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(raw, dict):

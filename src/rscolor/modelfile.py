@@ -23,6 +23,7 @@ written so far (missing keys are None, keys it does not know are kept in ``extra
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import re
 from collections.abc import Mapping
@@ -96,6 +97,112 @@ class ModelMeta:
         return out
 
 
+# What a model file's meta may hold. Numbers: (whole numbers only, low, high); None = no
+# bound. best_score is NaN until a run's first validation. Text fields are plain strings.
+META_NUMBERS: dict[str, tuple[bool, float | None, float | None]] = {
+    "train_size": (True, 8, 65536),
+    "best_epoch": (True, -1, None),  # -1 in a last.pt before its first validation
+    "best_score": (False, None, None),
+    "gsd_m": (False, 1e-6, 1e7),
+    "scene_px": (True, 0, 2**31),  # 0: unknown (no readable training image sizes)
+    "scene_scale": (False, 1 / 1024, 4),
+    "saturation": (False, 0, 4),  # as --saturation
+    "max_chroma": (False, 0, 110),  # as --max-chroma; 0 = no cap
+}
+META_TEXT = ("method", "color_space", "select_metric", "data", "gsd_note", "encoder_init")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_problem(name: str, value: Any) -> str | None:
+    whole, low, high = META_NUMBERS[name]
+    if not _is_number(value):
+        return f"expected a number, got {type(value).__name__}"
+    if name != "best_score" and not math.isfinite(value):
+        return f"expected a finite number, got {value}"
+    if whole and float(value) != int(value):
+        return f"expected a whole number, got {value}"
+    if low is not None and value < low:
+        return f"expected at least {low:g}, got {value:g}"
+    if high is not None and value > high:
+        return f"expected at most {high:g}, got {value:g}"
+    return None
+
+
+def _numbers(value: Any, count: tuple[int, int], limit: float = 1e6) -> bool:
+    """Whether `value` is a list of `count` (min, max) finite numbers within +-limit."""
+    return (
+        isinstance(value, list | tuple)
+        and count[0] <= len(value) <= count[1]
+        and all(_is_number(v) and math.isfinite(v) and abs(v) <= limit for v in value)
+    )
+
+
+def meta_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be meta field `name` (None: it can; unknown keys always can)."""
+    if value is None:
+        return None
+    if name in META_NUMBERS:
+        return _number_problem(name, value)
+    if name in META_TEXT and not isinstance(value, str):
+        return f"expected text, got {type(value).__name__}"
+    names = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if name == "classes" and not names:
+        return "expected a list of class names"
+    if name == "flip_average" and not isinstance(value, bool):
+        return f"expected true or false, got {value!r:.40}"
+    if name == "mean_ab" and not _numbers(value, (2, 3), 128):
+        return "expected 2 or 3 finite Lab values"
+    if name == "chroma_curve" and not (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(_numbers(v, (2, 4096)) for v in value)
+    ):
+        return "expected two lists of finite knots"
+    return None
+
+
+def checked_meta(meta: Any, source: str) -> ModelMeta:
+    """A model file's ``meta`` validated (types, finite, ranges) and typed; a UserError
+    naming the field otherwise (a NaN saturation would silently give a black picture)."""
+    if meta is None:
+        return ModelMeta()
+    if not isinstance(meta, Mapping):
+        raise UserError(f"{source}: model metadata: expected a mapping, got {type(meta).__name__}")
+    for name, value in meta.items():
+        problem = meta_problem(str(name), value)
+        if problem:
+            raise UserError(f"{source}: model metadata: {name}: {problem}")
+    return ModelMeta.from_dict(meta)
+
+
+def check_model(ckpt: Mapping[str, Any], source: str) -> ModelMeta:
+    """A loaded model file's parts (config, generator weights, meta) of the right types;
+    its validated meta. One UserError line for a hand-made or damaged file."""
+    for key in ("config", "generator"):
+        if key not in ckpt:
+            raise UserError(f"{source}: not a complete rscolor model (no {key})")
+    weights = ckpt["generator"]
+    if not isinstance(ckpt["config"], dict):
+        raise UserError(f"{source}: its config is not a mapping")
+    if not isinstance(weights, dict) or not all(torch.is_tensor(v) for v in weights.values()):
+        raise UserError(f"{source}: its generator weights are not a mapping of tensors")
+    return checked_meta(ckpt.get("meta"), source)
+
+
+def check_onnx_info(info: Any, source: str) -> tuple[ExperimentConfig, ModelMeta, int]:
+    """(config, meta, size multiple) from an ONNX file's ``rscolor`` JSON, validated."""
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        raise UserError(f"{source}: not an rscolor ONNX model (its metadata has no config)")
+    multiple = info.get("size_multiple")
+    if not (_is_number(multiple) and multiple == int(multiple) and 1 <= multiple <= 4096):
+        raise UserError(f"{source}: model metadata: size_multiple: expected 1 to 4096")
+    cfg = config_from_dict(info["config"], f"{source}: its config")
+    return cfg, checked_meta(info.get("meta"), source), int(multiple)
+
+
 def model_meta(ckpt: Mapping[str, Any]) -> ModelMeta:
     """The typed ``meta`` of a loaded model file."""
     return ModelMeta.from_dict(ckpt.get("meta"))
@@ -151,6 +258,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 def checkpoint_config(ckpt: dict[str, Any], source: str = "checkpoint") -> ExperimentConfig:
+    if not isinstance(ckpt.get("config"), dict):
+        raise UserError(f"{source}: not a complete rscolor model (no config)")
     return config_from_dict(ckpt["config"], source)
 
 

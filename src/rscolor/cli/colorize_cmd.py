@@ -4,6 +4,7 @@ out, relative paths kept."""
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -16,6 +17,8 @@ from rscolor.inference.colorizer import Colorizer
 from rscolor.inference.onnx_backend import load_backend
 from rscolor.inference.scale import parse_scale
 from rscolor.inference.scene import RasterOptions, SceneOptions, SceneReport
+from rscolor.utils.device import check_threads
+from rscolor.utils.lock import output_lock
 
 
 def parse_pair(text: str | None, option: str) -> tuple[float, float] | None:
@@ -90,18 +93,22 @@ def colorize_files(
     options = options or SceneOptions()
     raster_options = raster_options or RasterOptions()
     if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be at least 1")
+        check_threads(threads)
         torch.set_num_threads(threads)
-    jobs = plan_outputs(inputs, out_dir, force, raster_options.band, skip_existing)
-    if not jobs:
+    plan = partial(plan_outputs, inputs, out_dir, force, raster_options.band, skip_existing)
+    if not plan():
         if skip_existing:
             print(f"nothing to do: every output exists in {out_dir}")
             return
         raise UserError("no images found in the given inputs")
     colorizer = load_backend(checkpoint, backend, device, threads)
     colorizer.set_saturation(saturation)
-    failed = _colorize_all(colorizer, jobs, options, raster_options, threads)
+    with output_lock(out_dir, "colorize"):  # one writer per folder: planned again under it
+        jobs = plan()
+        if not jobs:
+            print(f"nothing to do: every output exists in {out_dir}")
+            return
+        failed = _colorize_all(colorizer, jobs, options, raster_options, threads)
     print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
     if failed:
         raise UserError(

@@ -122,5 +122,12 @@ def main(argv: list[str] | None = None) -> None:
         _exit_interrupted()
     if isinstance(code, int) and code != 0:  # typer returns Exit codes (130 on Ctrl-C)
         if code == 130:
-            typer.echo("rscolor: interrupted (a training run continues with --resume)", err=True)
+            typer.echo("rscolor: interrupted" + _interrupt_hint(argv), err=True)
         sys.exit(code)
+
+
+def _interrupt_hint(argv: list[str] | None) -> str:
+    """What continues an interrupted command: only training has a --resume."""
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), "")
+    return " (the training run continues with --resume)" if command == "train" else ""

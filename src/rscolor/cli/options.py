@@ -81,6 +81,13 @@ class TrainOptions:
         None
     )
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.pt.")] = False
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Train afresh into a folder holding a finished run (its best.pt "
+            "without last.pt): its files are replaced."
+        ),
+    ] = False
     split_manifest: Annotated[
         Path | None, typer.Option(help="Reuse this split.json instead of making one.")
     ] = None

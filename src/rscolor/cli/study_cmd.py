@@ -69,11 +69,13 @@ def serve(
     """Serve the rating pages. Creates the study in --db on first use; run it again (with or
     without --runs) to continue after a stop: nothing is lost."""
     try:
-        from rscolor.study.app import create_app, make_study_server
+        from rscolor.study.app import create_app
+        from rscolor.study.server import make_study_server
     except ModuleNotFoundError as exc:
-        if exc.name != "flask":
+        if exc.name not in ("flask", "waitress"):
             raise
-        raise UserError("the study server needs Flask: pip install 'rscolor[study]'") from None
+        missing = exc.name
+        raise UserError(f"the study server needs {missing}: pip install 'rscolor[study]'") from None
     from rscolor.study.plan import StudyOptions, open_study
 
     if not 0 <= port <= 65535:
@@ -85,7 +87,8 @@ def serve(
     if host not in LOCAL_HOSTS:
         print(f"warning: listening on {host}: anyone who can reach this machine can rate")
     print(
-        f"open http://{host}:{server.server_port}/ (Ctrl+C stops; ratings are kept in {db})",
+        f"open http://{host}:{server.server_port}/ (Ctrl+C stops; ratings are kept in {db}; "
+        f"waitress, {server.backlog} pending connections)",
         flush=True,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl+C

@@ -4,36 +4,65 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from rscolor.color import rgb_luminance_gray
 from rscolor.errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
-# Pictures are decoded whole: 8192 x 8192 px (768 MB as float RGB) at most. Larger images
-# take the windowed raster path (a tiled GeoTIFF); Pillow's own bomb check is far higher.
+# Pictures are decoded whole: 8192 x 8192 px at most. Larger images take the windowed
+# raster path (a tiled GeoTIFF); Pillow's own bomb check is far higher. `colorize` holds
+# about PICTURE_BYTES_PER_PIXEL a pixel (the uint8 RGB, its float32 gray, the mask and the
+# uint8 output; Lab in strips): measured peak RSS 0.60 GB at 16.8 Mpx and 1.21 GB at
+# the limit, with the shipped model (docs/reliability.md).
 MAX_PICTURE_PIXELS = 8192 * 8192
+PICTURE_BYTES_PER_PIXEL = 12
 
 
 def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def find_images(root: str | Path) -> list[Path]:
-    """All image files under `root`, sorted, recursively."""
+def find_images(root: str | Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
+    """All image files under `root` (by suffix), sorted, recursively, each folder once."""
     root = Path(root)
     if not root.exists():
         raise UserError(f"data folder not found: {root}")
     if not root.is_dir():
         raise UserError(f"not a folder: {root}")
-    # os.walk with followlinks: a class folder may be a symbolic link (a combined tree of
-    # several data sets, scripts/combine_datasets.py); Path.rglob skips those.
     found = []
-    for folder, _, names in os.walk(root, followlinks=True):
-        found += [Path(folder) / n for n in names if is_image_path(Path(n))]
+    for folder, names in walk_once(root):
+        found += [folder / n for n in names if _wanted(Path(n), suffixes)]
     return sorted(p for p in found if p.is_file())
+
+
+def _wanted(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.suffix.lower() in suffixes and not path.name.startswith(".")
+
+
+def walk_once(root: Path) -> Iterator[tuple[Path, list[str]]]:
+    """(folder, file names) under `root`, following symbolic links to folders (a class
+    folder may be one: a combined tree of several data sets, scripts/combine_datasets.py)
+    but entering each real folder once: a link back up (`up -> ..`) or to itself is a
+    loop, and a second link to one folder would list its images twice."""
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            dirs[:] = []
+            continue
+        seen.add(key)
+        dirs.sort()
+        yield Path(folder), names
 
 
 def check_picture_size(path: Path, img: Image.Image) -> None:
@@ -81,6 +110,29 @@ def read_image(path: str | Path) -> np.ndarray:
             raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
 
 
+def read_gray(path: str | Path, strip_pixels: int = 2**20) -> np.ndarray:
+    """Decode an 8-bit picture as gray float32 HxW in [0, 1] (upright), a colour one reduced
+    to the gray with its CIE lightness in strips of `strip_pixels`: a 64 Mpx picture never exists as
+    float RGB (768 MB) or float64 Lab (1.5 GB and more). Other modes go through
+    `read_image`."""
+    path = Path(path)
+    with open_picture(path) as img:
+        if img.mode not in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
+            img.close()
+            image = read_image(path)
+            return image if image.ndim == 2 else rgb_luminance_gray(image)
+        try:
+            img.load()
+            rgb = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+    gray = np.empty(rgb.shape[:2], np.float32)
+    rows = max(1, strip_pixels // rgb.shape[1])
+    for row in range(0, rgb.shape[0], rows):
+        gray[row : row + rows] = rgb_luminance_gray(rgb[row : row + rows] / np.float32(255))
+    return gray
+
+
 def _to_float(img: Image.Image) -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(img, dtype=np.float32)
@@ -115,9 +167,26 @@ def check_png(path: str | Path, width: int, height: int) -> None:
         raise UserError(f"is {size[0]}x{size[1]} px, expected {width}x{height}")
 
 
-def write_png(path: str | Path, rgb: np.ndarray) -> None:
-    """Write RGB [0, 1] as an 8-bit PNG (callers handle atomicity)."""
-    data = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
+def read_alpha(path: str | Path) -> np.ndarray | None:
+    """A picture's alpha (HxW uint8, upright as `read_image`), None if it has none: an
+    output keeps its transparent areas transparent."""
+    path = Path(path)
+    with open_picture(path) as img:
+        if img.mode not in ("LA", "RGBA", "PA") and "transparency" not in img.info:
+            return None
+        try:
+            img.load()
+            return np.asarray(ImageOps.exif_transpose(img).convert("RGBA").getchannel("A"))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise UserError(f"cannot read image {path}: {exc.__class__.__name__}") from None
+
+
+def write_png(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None) -> None:
+    """Write RGB (uint8, or float in [0, 1]) as an 8-bit PNG, RGBA with `alpha` (callers
+    handle atomicity)."""
+    data = rgb if rgb.dtype == np.uint8 else np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
+    if alpha is not None:
+        data = np.dstack([data, alpha.astype(np.uint8)])
     Image.fromarray(data).save(path, format="PNG")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,9 @@ class Split:
     def load(cls, path: str | Path) -> Split:
         try:
             raw = json.loads(Path(path).read_text())
-            return cls(
+            if not isinstance(raw, dict):
+                raise ValueError("expected a JSON object with train, test and val lists")
+            split = cls(
                 root=raw["root"],
                 train=raw["train"],
                 test=raw["test"],
@@ -80,8 +83,24 @@ class Split:
                 data_images=(raw.get("data") or {}).get("images"),
                 data_digest=(raw.get("data") or {}).get("sha256"),
             )
-        except (OSError, ValueError, KeyError) as exc:
+            split.check()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"cannot read split manifest {path}: {exc}") from None
+        return split
+
+    def check(self) -> None:
+        """ValueError unless each split is a list of path strings and no image is in two
+        (a test image seen in training leaks its score)."""
+        seen: dict[str, str] = {}
+        for name in SPLITS:
+            files = getattr(self, name)
+            if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+                raise ValueError(f"{name}: expected a list of image paths")
+            for rel in files:
+                key = os.path.normpath(rel)
+                if key in seen:
+                    raise ValueError(f"{rel} is in both {seen[key]} and {name}")
+                seen[key] = name
 
 
 def class_of(rel_path: str) -> str:

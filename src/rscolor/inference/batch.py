@@ -18,11 +18,13 @@ import numpy as np
 
 from rscolor.color import rgb_luminance_gray
 from rscolor.data.images import (
+    IMAGE_SUFFIXES,
     check_png,
     find_images,
     is_image_path,
     open_picture,
-    read_image,
+    read_alpha,
+    read_gray,
     write_png,
 )
 from rscolor.errors import UserError
@@ -100,7 +102,8 @@ def _scan(folder: Path, out_dir: Path) -> list[Path]:
     """A folder's images, except those under the output folder (earlier outputs are not
     inputs; refused before this when the output folder is the input folder)."""
     out = out_dir.resolve()
-    return [p for p in find_images(folder) if not _inside(p.resolve(), out)]
+    suffixes = tuple(dict.fromkeys(IMAGE_SUFFIXES + raster.RASTER_SUFFIXES))  # .img, .jp2 too
+    return [p for p in find_images(folder, suffixes) if not _inside(p.resolve(), out)]
 
 
 def _sources(inputs: list[Path], out_dir: Path, band: int | None) -> list[tuple[Path, Path]]:
@@ -153,11 +156,6 @@ def plan_outputs(
     return planned
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """A colour image is reduced to the gray with its CIE lightness; gray stays as is."""
-    return image if image.ndim == 2 else rgb_luminance_gray(image)
-
-
 def _runs_whole(colorizer: Colorizer, gray: np.ndarray, options: SceneOptions) -> bool:
     """Pictures no larger than a default tile, at the model's own scale, run in one pass
     (as they always did); anything larger goes through the tiles, so the model never
@@ -180,14 +178,16 @@ def colorize_file(
     options = options or SceneOptions(progress=False)
     if dst.suffix == SCENE_SUFFIX:
         return colorize_raster(colorizer, src, dst, options, raster_options, True, threads)
-    gray = to_gray(read_image(src))
+    gray = read_gray(src)
     if _runs_whole(colorizer, gray, options):
         rgb = colorizer.colorize(gray)
     else:
-        rgb = colorize_array(colorizer, gray, options).astype(np.float32) / 255.0
+        rgb = colorize_array(colorizer, gray, options)  # uint8, written as it is
+    del gray
     height, width = rgb.shape[:2]
+    alpha = read_alpha(src)
     with atomic_path(dst, verify=lambda tmp: check_png(tmp, width, height)) as tmp:
-        write_png(tmp, rgb)
+        write_png(tmp, rgb, alpha)
     return None
 
 

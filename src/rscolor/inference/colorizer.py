@@ -17,6 +17,7 @@ from rscolor.errors import UserError
 from rscolor.inference.chroma_curve import Curve, apply_chroma_curve, check_curve
 from rscolor.modelfile import (
     ModelMeta,
+    check_model,
     checkpoint_config,
     generator_from_checkpoint,
     load_checkpoint,
@@ -210,7 +211,6 @@ def load_colorizer(checkpoint: str | Path | None = None, device: str = "auto") -
     """Load a checkpoint (best.pt, last.pt or an exported model); None = the shipped model."""
     path = Path(checkpoint) if checkpoint else shipped_model_path()
     ckpt = load_checkpoint(path)
+    meta = check_model(ckpt, str(path))
     generator = generator_from_checkpoint(ckpt, str(path))
-    return Colorizer(
-        generator, checkpoint_config(ckpt, str(path)), ckpt.get("meta"), pick_device(device)
-    )
+    return Colorizer(generator, checkpoint_config(ckpt, str(path)), meta, pick_device(device))

@@ -18,8 +18,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from rscolor.errors import UserError
+from rscolor.modelfile import ModelMeta, check_onnx_info
 
 ONNX_PREFIX = "rscolor."
+TEXT_LIMIT = 300  # characters of one `info` line; model files may hold any amount
 
 
 @dataclass
@@ -81,43 +83,50 @@ def encoder_text(cfg: dict[str, Any], meta: dict[str, Any]) -> str:
 
 
 def build_info(
-    path: Path, fmt: str, parameters: int, cfg: dict[str, Any], meta: dict[str, Any], m: int
+    path: Path, fmt: str, parameters: int, cfg: dict[str, Any], meta: ModelMeta, m: int
 ) -> ModelInfo:
-    train_size = int(meta.get("train_size") or cfg.get("data", {}).get("crop_size") or 128)
+    """The facts of a model file whose config and meta were validated on load."""
+    train_size = int(meta.train_size or cfg["data"]["crop_size"])
     tile, overlap, margin = default_tiling(train_size, m)
-    mean_ab = meta.get("mean_ab")
     return ModelInfo(
         path=str(path),
         format=fmt,
         file_mib=path.stat().st_size / 2**20,
         parameters=parameters,
-        method=meta.get("method") or cfg.get("method"),
-        color_space=meta.get("color_space") or cfg.get("color_space"),
-        data=meta.get("data"),
+        method=meta.method or cfg.get("method"),
+        color_space=meta.color_space or cfg.get("color_space"),
+        data=meta.data,
         train_size=train_size,
         size_multiple=m,
-        gsd_m=_optional_float(meta.get("gsd_m")),
-        gsd_note=meta.get("gsd_note") or cfg.get("gsd_note"),
-        scene_px=_optional_int(meta.get("scene_px")),
-        saturation=float(meta.get("saturation", 1.0)),
-        max_chroma=_optional_float(meta.get("max_chroma")),
-        mean_ab=None if mean_ab is None else [float(v) for v in mean_ab],
-        encoder=encoder_text(cfg, meta),
+        gsd_m=_optional_float(meta.gsd_m),
+        gsd_note=meta.gsd_note or cfg.get("gsd_note"),
+        scene_px=_optional_int(meta.scene_px),
+        saturation=1.0 if meta.saturation is None else float(meta.saturation),
+        max_chroma=_optional_float(meta.max_chroma),
+        mean_ab=None if meta.mean_ab is None else [float(v) for v in meta.mean_ab],
+        encoder=encoder_text(cfg, meta.to_dict()),
         tile_size=tile,
         tile_overlap=overlap,
         tile_margin=margin,
-        meta=dict(meta),
+        meta=meta.to_dict(),
     )
 
 
 def _torch_info(path: Path) -> ModelInfo:
-    from rscolor.modelfile import generator_from_checkpoint, load_checkpoint
+    from rscolor.modelfile import (
+        check_model,
+        checkpoint_config,
+        generator_from_checkpoint,
+        load_checkpoint,
+    )
 
     ckpt = load_checkpoint(path)
+    meta = check_model(ckpt, str(path))
     generator = generator_from_checkpoint(ckpt, str(path))
     parameters = sum(p.numel() for p in generator.parameters())
     m = int(getattr(generator, "size_multiple", 1))
-    return build_info(path, "torch", parameters, ckpt["config"], ckpt.get("meta") or {}, m)
+    cfg = checkpoint_config(ckpt, str(path)).to_dict()
+    return build_info(path, "torch", parameters, cfg, meta, m)
 
 
 def read_onnx_metadata(path: Path) -> tuple[dict[str, str], int]:
@@ -148,9 +157,10 @@ def _onnx_info(path: Path) -> ModelInfo:
         info = json.loads(props[META_KEY])
     except (KeyError, ValueError):
         raise UserError(f"{path}: not an rscolor ONNX model (no {META_KEY!r} metadata)") from None
-    parameters = int(props.get(ONNX_PREFIX + "parameters") or initializer_values)
-    meta = dict(info.get("meta") or {})
-    return build_info(path, "onnx", parameters, info["config"], meta, int(info["size_multiple"]))
+    cfg, meta, multiple = check_onnx_info(info, str(path))
+    recorded = props.get(ONNX_PREFIX + "parameters", "")
+    parameters = int(recorded) if recorded.isdigit() else initializer_values
+    return build_info(path, "onnx", parameters, cfg.to_dict(), meta, multiple)
 
 
 def read_model_info(path: str | Path | None = None) -> ModelInfo:
@@ -229,4 +239,14 @@ def format_info(info: ModelInfo) -> str:
         ),
     ]
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return "\n".join(f"{k:<{width}}  {terminal_safe(v)}" for k, v in rows)
+
+
+def terminal_safe(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text` as it may reach a terminal: control and other unprintable characters
+    escaped (a model file's strings must not clear the screen, retitle the window, plant
+    links or overwrite a line with \\r) and cut after `limit` characters."""
+    head = text[:limit]
+    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in head)
+    more = len(text) - len(head)
+    return safe + (f"... ({more:,} more characters)" if more else "")

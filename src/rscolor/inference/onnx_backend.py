@@ -30,10 +30,10 @@ import torch
 from torch.nn import functional as F
 
 from rscolor.color import get_color_space
-from rscolor.config import config_from_dict
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import Colorizer, load_colorizer, pad_to_multiple
 from rscolor.inference.model_info import onnx_metadata
+from rscolor.modelfile import check_onnx_info
 from rscolor.utils.io import atomic_path
 
 OPSET = 18
@@ -163,10 +163,11 @@ class OnnxColorizer(Colorizer):
             raise UserError(f"cannot read ONNX model {name}: {exc.__class__.__name__}") from None
         self.device = torch.device("cpu")
         self.generator = None  # type: ignore[assignment]
-        self.cfg = config_from_dict(info["config"], "ONNX model")
-        self.meta = dict(info.get("meta") or {})
+        self.cfg, meta, self.size_multiple = check_onnx_info(info, name)
+        self.meta = meta.to_dict()
         self.space = get_color_space(self.cfg.color_space)
-        self.size_multiple = int(info["size_multiple"])
+        self.name = name
+        check_graph(self.session, self.space.target_channels, name)
 
     @classmethod
     def from_colorizer(cls, colorizer: Colorizer, threads: int | None = None) -> OnnxColorizer:
@@ -178,8 +179,36 @@ class OnnxColorizer(Colorizer):
 
     def run_generator(self, lum: torch.Tensor) -> torch.Tensor:
         padded, (h, w) = pad_to_multiple(lum.detach().float().cpu(), self.size_multiple)
-        (out,) = self.session.run(None, {"lum": np.ascontiguousarray(padded.numpy())})
+        try:
+            out = self.session.run(None, {"lum": np.ascontiguousarray(padded.numpy())})[0]
+        except Exception as exc:  # onnxruntime raises its own types
+            raise UserError(f"{self.name}: the model fails on its input ({_reason(exc)})") from None
+        if out.shape[:1] + out.shape[2:] != padded.shape[:1] + padded.shape[2:] or (
+            out.shape[1] != self.space.target_channels
+        ):
+            raise UserError(
+                f"{self.name}: the model gives {tuple(out.shape)} for {tuple(padded.shape)}, "
+                f"not {self.space.target_channels} channels of the input's size"
+            )
         return torch.from_numpy(out[..., :h, :w])
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else exc.__class__.__name__
+
+
+def check_graph(session, channels: int, name: str) -> None:
+    """The graph rscolor runs: one input ``lum`` (B x 1 x H x W) and an output of
+    `channels` channels (where the file states it). Metadata copied onto another graph is
+    a one-line error, not a traceback at the first tile."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    shape = inputs[0].shape if [i.name for i in inputs] == ["lum"] else []
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 1):
+        raise UserError(f"{name}: not an rscolor graph (expected one input lum, B x 1 x H x W)")
+    out = outputs[0].shape if outputs else []
+    if len(out) != 4 or (isinstance(out[1], int) and out[1] != channels):
+        raise UserError(f"{name}: its graph outputs {out}, not B x {channels} x H x W")
 
 
 def load_backend(

@@ -18,6 +18,7 @@ stays bounded for any scene size).
 from __future__ import annotations
 
 import contextlib
+import shutil
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rscolor.errors import UserError
+from rscolor.inference.scale import ground_pixel_size
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".jp2", ".j2k", ".vrt", ".ntf")
 StretchMode = Literal["auto", "percentile", "none"]
@@ -90,6 +92,9 @@ def _open(path: Path) -> Any:
             return rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
         raise UserError(f"cannot read raster {path}: {_first_line(exc)}") from None
+    except (rasterio.errors.RasterioError, UnicodeDecodeError, ValueError) as exc:
+        # a damaged header: a CRS that is not text, say (found by tests/test_fuzz.py)
+        raise UserError(f"cannot read raster {path}: damaged ({exc.__class__.__name__})") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -129,6 +134,7 @@ class RasterSource:
         self._src = _open(self.path)
         try:
             self.band = self._pick_band(band)
+            self._refuse_complex()
             self.stretch = self._make_stretch(stretch, percentiles, value_range)
         except BaseException:
             self._src.close()
@@ -160,20 +166,8 @@ class RasterSource:
 
     @property
     def pixel_size(self) -> float | None:
-        """Ground size of a pixel in metres, where the CRS is projected in metres."""
-        crs = self._src.crs
-        if (
-            crs is None
-            or not crs.is_projected
-            or (crs.linear_units or "").lower()
-            not in (
-                "metre",
-                "meter",
-                "m",
-            )
-        ):
-            return None
-        return float(abs(self._src.transform.a))
+        """Ground size of a pixel in metres, where the CRS is projected (`ground_pixel_size`)."""
+        return ground_pixel_size(self._src.crs, self._src.transform)
 
     def georeference(self) -> dict[str, Any]:
         """What the output must keep: CRS, transform and ground control points."""
@@ -216,6 +210,15 @@ class RasterSource:
             raise UserError(f"band {band} out of range: {self.path} has {count} band(s)")
         return band
 
+    def _refuse_complex(self) -> None:
+        """Complex samples (radar SLC) have no one gray value: stretching them fails and
+        casting drops the imaginary part silently."""
+        if self.dtype.startswith("complex"):
+            raise UserError(
+                f"{self.path}: band {self.band} is complex ({self.dtype}): convert it to "
+                "real values first, e.g. its amplitude (gdal_calc.py --calc 'abs(A)')"
+            )
+
     def _make_stretch(
         self,
         mode: StretchMode,
@@ -243,7 +246,10 @@ class RasterSource:
     def _sample(self) -> np.ndarray:
         """Valid values of a decimated read (GDAL uses overviews where the file has them)."""
         shape = (min(self.height, SAMPLE_SIDE), min(self.width, SAMPLE_SIDE))
-        data = self._src.read(self.band, out_shape=shape, masked=True)
+        try:
+            data = self._src.read(self.band, out_shape=shape, masked=True)
+        except _rasterio().errors.RasterioIOError as exc:  # a truncated or damaged file
+            raise UserError(f"cannot read raster {self.path}: {_first_line(exc)}") from None
         values = data.compressed() if np.ma.isMaskedArray(data) else np.asarray(data).ravel()
         values = values[np.isfinite(values)]
         if values.size == 0:
@@ -324,10 +330,13 @@ class GeoTiffSink:
         self._dst.close()
 
 
-def write_cog(src: str | Path, dst: str | Path, threads: int | None = None) -> None:
+def write_cog(
+    src: str | Path, dst: str | Path, threads: int | None = None, name: str | Path | None = None
+) -> None:
     """Copy the tiled GeoTIFF `src` to a Cloud-Optimized GeoTIFF `dst` with GDAL's COG
     driver: 512 px tiles, overviews down to one tile (averaged), deflate with a predictor,
-    the mask band, CRS, transform and nodata kept."""
+    the mask band, CRS, transform and nodata kept. Errors name `name` (the output the user
+    asked for; `dst` is its hidden temporary file)."""
     rasterio = _rasterio()
     from rasterio.shutil import copy
 
@@ -347,7 +356,21 @@ def write_cog(src: str | Path, dst: str | Path, threads: int | None = None) -> N
     except (rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError) as exc:
         # GDAL's own errors (a truncated tiled input after a failed write, say) are not
         # RasterioErrors.
-        raise UserError(f"cannot write Cloud-Optimized GeoTIFF {dst}: {_first_line(exc)}") from None
+        gdal = _first_line(exc)
+        for temporary in (str(src), str(dst), Path(src).name, Path(dst).name):
+            gdal = gdal.replace(f"{temporary}: ", "")
+        reason = _disk_full(dst) or gdal
+        raise UserError(f"cannot write {name or dst}: {reason}") from None
+
+
+def _disk_full(path: str | Path) -> str | None:
+    """GDAL reports a full disk in the COG step as a TIFF directory error: say what it is."""
+    try:
+        free = shutil.disk_usage(Path(path).parent).free
+    except OSError:
+        return None
+    full = free < 2**20
+    return "No space left on device (nothing was written under the final name)" if full else None
 
 
 def check_geotiff(path: str | Path, width: int, height: int, rows: int = 1024) -> None:

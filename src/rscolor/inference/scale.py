@@ -9,6 +9,7 @@ georeferencing; both clamped to [AUTO_MIN_SCALE, 1]. Older models: the metadata'
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +52,21 @@ def default_scale(
     if typed.scene_scale:
         return float(typed.scene_scale), "model metadata (scene_scale)"
     return 1.0, "the default: the model records no training scale"
+
+
+def ground_pixel_size(crs: Any, transform: Any) -> float | None:
+    """Metres per pixel along a row: the length of the transform's column step (rotation-
+    aware: a 2 m pixel rotated 30 degrees is 2 m, not its cosine) in the CRS's linear unit
+    as GDAL converts it to metres (whatever it names it: metre, meters, US survey foot).
+    None without a projected CRS."""
+    if crs is None or not crs.is_projected:
+        return None
+    try:
+        _unit, factor = crs.linear_units_factor
+    except Exception:  # rasterio's CRSError: a unit GDAL cannot convert
+        return None
+    size = math.hypot(transform.a, transform.d) * float(factor)
+    return size if math.isfinite(size) and size > 0 else None
 
 
 def _clamp_auto(scale: float) -> float:

@@ -363,7 +363,7 @@ def colorize_raster(
                 if cog:
                     verify_tiled(tiled, dst, width, height)
                     start = time.perf_counter()
-                    raster.write_cog(tiled, tmp, threads)
+                    raster.write_cog(tiled, tmp, threads, dst)
                     report.cog_seconds = time.perf_counter() - start
             finally:
                 if cog:

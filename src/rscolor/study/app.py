@@ -1,8 +1,6 @@
-"""The rating web app (Flask) and a small threaded WSGI server for it.
+"""The rating web app (Flask); `rscolor.study.server` serves it with waitress.
 
-Flask gives routing, request parsing, templates with auto-escaping and a test client;
-the standard library's threaded WSGI server is enough for a lab's handful of raters and
-fails with an ordinary OSError (port in use) that the CLI turns into a one-line error.
+Flask gives routing, request parsing, templates with auto-escaping and a test client.
 
 Safety: images are reached only by their random item id (no path ever comes from a
 request); a rater's session is a random token in an HttpOnly, SameSite cookie; every
@@ -18,13 +16,11 @@ import io
 import ipaddress
 import re
 import secrets
-import socketserver
 import sqlite3
 from contextlib import ExitStack
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import numpy as np
 from flask import (
@@ -52,7 +48,6 @@ COOKIE_MAX_AGE = 180 * 24 * 3600
 RATER_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 SCORE_RE = re.compile(r"\s*\d{1,3}\s*")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-TOKEN_IN_PATH_RE = re.compile(r"/resume/[^\s/?]+")
 CSP = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -148,7 +143,7 @@ def host_allowed(header: str, allowed: frozenset[str], wildcard_port: int | None
 def create_app(db_path: str | Path, behind_proxy: bool = False) -> Flask:
     """The app for one study database. `behind_proxy`: trust one reverse proxy's
     X-Forwarded-Proto/Host/For (an HTTPS front end for an online study). The Host check
-    is armed by `make_study_server` once the port is known (``STUDY_HOSTS``)."""
+    is armed by `server.make_study_server` once the port is known (``STUDY_HOSTS``)."""
     db_path = Path(db_path)
     with db.open_db(db_path) as conn:
         db.read_meta(conn)  # refuses a missing or foreign database before serving
@@ -354,44 +349,3 @@ def _register_api(app: Flask) -> None:
 
 def _new_rater_id() -> str:
     return "r-" + secrets.token_hex(4)
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-def redact(line: str) -> str:
-    """An access-log line without resume tokens (they are a rater's password)."""
-    return TOKEN_IN_PATH_RE.sub("/resume/[token]", line)
-
-
-class _RedactingHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        super().log_message("%s", redact(format % args))
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def make_study_server(
-    app: Flask, host: str, port: int, quiet: bool = False, extra_hosts: tuple[str, ...] = ()
-) -> WSGIServer:
-    """A threaded WSGI server bound to host:port (0 = any free port; see `.server_port`).
-    Arms the app's Host check with the bound address (not behind a proxy, whose public
-    name only `extra_hosts` can tell)."""
-    handler = _QuietHandler if quiet else _RedactingHandler
-    try:
-        server = make_server(
-            host, port, app, server_class=_ThreadingWSGIServer, handler_class=handler
-        )
-    except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    bound = server.server_port
-    behind_proxy = isinstance(app.wsgi_app, ProxyFix)
-    if not behind_proxy or extra_hosts:
-        app.config["STUDY_HOSTS"] = allowed_hosts(host, bound, extra_hosts)
-        wildcard = host in ("0.0.0.0", "::", "")
-        app.config["STUDY_WILDCARD_PORT"] = bound if wildcard else None
-    return server

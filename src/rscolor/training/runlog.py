@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from rscolor.errors import UserError
+
 if TYPE_CHECKING:
     from rscolor.training.trainer import Trainer
 
@@ -25,8 +27,12 @@ class RunLog:
         if self.progress:
             tqdm.write(message)
         if self.run_dir.is_dir():
-            with open(self.run_dir / "train.log", "a", encoding="utf-8") as fh:
-                fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+            log = self.run_dir / "train.log"
+            try:
+                with open(log, "a", encoding="utf-8") as fh:
+                    fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+            except OSError as exc:  # a folder, or no permission, in its place
+                raise UserError(f"cannot write {log}: {exc.strerror or exc}") from None
 
 
 def describe(trainer: Trainer) -> list[str]:

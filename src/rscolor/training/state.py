@@ -15,12 +15,14 @@ import math
 import os
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from rscolor.config import RUNTIME_FIELDS, ExperimentConfig, upgraded
+from rscolor.errors import UserError
 from rscolor.utils.dotted import flatten, unflatten
 
 
@@ -149,3 +151,22 @@ class RunField:
 
     def __set__(self, obj: Any, value: Any) -> None:
         setattr(obj.state, self.name, value)
+
+
+# What a last.pt holds beyond a model file, with the type each must have.
+RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
+    "config": dict, "generator": dict, "opt_g": dict, "sched_g": dict, "rng": (dict, list),
+    "epoch": int, "step_in_epoch": int, "step": int, "history": list, "meta": dict,
+}  # fmt: skip
+
+
+def check_resume_state(ckpt: dict[str, Any], path: Path) -> None:
+    """A UserError unless `ckpt` is a training state: best.pt copied over last.pt (a model
+    file, no optimizers) or a hand-edited file is one line, not a KeyError mid-resume."""
+    for key, kind in RESUME_KEYS.items():
+        if not isinstance(ckpt.get(key), kind):
+            what = "missing" if key not in ckpt else f"a {type(ckpt[key]).__name__}"
+            raise UserError(
+                f"{path} is not a training state ({key} is {what}): --resume needs the run's "
+                "own last.pt (a best.pt or exported model only starts a run: --init-from)"
+            )

@@ -55,6 +55,7 @@ from rscolor.training.setup import build_data, prepare_split
 from rscolor.training.state import (
     RunField,
     RunState,
+    check_resume_state,
     resume_config,
     rng_state,
     seed_everything,
@@ -210,6 +211,7 @@ class Trainer:
         if not last.is_file():
             return None
         ckpt = load_checkpoint(last, map_location="cpu")
+        check_resume_state(ckpt, last)
         tree, ignored = resume_config(ckpt["config"], self.cfg)
         self.cfg = config_from_dict(tree, str(last))
         self._ignored_changes = ignored

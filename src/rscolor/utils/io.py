@@ -20,6 +20,8 @@ from pathlib import Path
 from rscolor.errors import UserError
 
 Verify = Callable[[Path], None]
+# Of an output's name in its temporary's: room for ".", ".XXXXXXXX.tmp.png", ".tiled.tif".
+TEMP_NAME_BYTES = 200
 
 
 def _umask() -> int:
@@ -53,11 +55,18 @@ def error_reason(exc: BaseException) -> str:
 
 
 def write_error(path: Path, exc: OSError) -> UserError:
-    """One line for a failed write: the target and the system's reason."""
-    reason = error_reason(exc)
+    """One line for a failed write: the target and the system's reason (the error's own
+    when it has one: Pillow's PNG writer chains a full disk to an internal AttributeError)."""
+    reason = exc.strerror if exc.errno and exc.strerror else error_reason(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         reason += " (nothing was written under the final name)"
     return UserError(f"cannot write {path}: {reason}")
+
+
+def _shortened(name: str, limit: int = TEMP_NAME_BYTES) -> str:
+    """`name` cut to `limit` bytes for a temporary name beside it: a legal 250-byte name
+    plus the temporary's prefix and suffixes would pass the 255-byte limit of a name."""
+    return name.encode()[:limit].decode("utf-8", errors="ignore")
 
 
 @contextlib.contextmanager
@@ -72,7 +81,7 @@ def atomic_path(
     try:
         parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent
+            prefix=f".{_shortened(path.name)}.", suffix=".tmp" + path.suffix, dir=parent
         )
     except OSError as exc:
         raise UserError(f"cannot write to {parent}: {exc.strerror or exc}") from None

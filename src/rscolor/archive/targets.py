@@ -54,7 +54,13 @@ class OutputTarget:
         from rasterio.shutil import exists
 
         with raster.gdal_env():
-            return bool(exists(self._dataset(name)))
+            try:
+                return bool(exists(self._dataset(name)))
+            except Exception as exc:  # GDAL's "not found" on S3 is an exception
+                reason = _reason(exc)
+                if "NotFound" in type(exc).__name__ or "404" in reason:
+                    return False
+                raise UserError(f"cannot check {self.location(name)}: {reason}") from None
 
     @contextlib.contextmanager
     def staging(self, name: str) -> Iterator[Path]:

@@ -19,6 +19,7 @@ from rscolor.archive.task import ModelSpec, TaskSettings
 from rscolor.errors import UserError
 
 from .archive_data import make_archive, manifest_rows, reference_outputs, same_pixels
+from .helpers import assert_user_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_lists_stac_files_collisions_and_remote_names(archive, tmp_path):
     dup = tmp_path / "other" / "s00.tif"
     dup.parent.mkdir()
     shutil.copy(folder / "s00.tif", dup)
-    scenes = collect_scenes([str(listing), str(stac), str(dup)], str(tmp_path / "o"), "pan")
+    scenes = collect_scenes([f"@{listing}", str(stac), str(dup)], str(tmp_path / "o"), "pan")
     by_source = {s.source: s for s in scenes}
     assert by_source["s3://bucket/a/s01.tif"].name == "s01.tif"
     one = by_source[os.path.abspath(tmp_path / "in" / "s02.tif")]
@@ -153,3 +154,21 @@ def test_stac_items_beside_the_outputs(archive, tmp_path):
         run([folder], model, "s3://bucket/out", manifest=tmp_path / "m.sqlite", stac=True)
     with pytest.raises(UserError, match="needs --manifest"):
         run([folder], model, "s3://bucket/out")
+
+
+def test_archive_options_are_one_line_errors(archive, tmp_path, capsys) -> None:
+    folder, model, _ = archive
+    base = ["colorize", folder, "-o", tmp_path / "o", "--checkpoint", model]
+    cases = [
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--workers", "1", "--scheduler", "tcp://127.0.0.1:9"], "choose one of --workers"),
+        (["--manifest", tmp_path / "m.sqlite", "--skip-existing"], "resumes from its manifest"),
+        (["--retries", "-1"], "--retries must be at least 0"),
+    ]
+    for extra, needle in cases:
+        code, _, err = run_cli([*base, *extra], capsys)
+        assert_user_error(code, err, needle)
+    code, _, err = run_cli(["colorize", folder, "-o", "s3://b/p", "--checkpoint", model], capsys)
+    assert_user_error(code, err, "needs --manifest")
+    code, _, err = run_cli(["colorize", f"@{tmp_path / 'none.txt'}", "-o", tmp_path / "o"], capsys)
+    assert_user_error(code, err, "list of inputs not found")

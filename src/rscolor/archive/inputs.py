@@ -1,5 +1,6 @@
 """An archive run's scenes from what the user gave: files, folders, text files listing
-inputs, STAC Items or ItemCollections (``--asset KEY``), GDAL virtual paths and URLs.
+inputs (``@scenes.txt``), STAC Items or ItemCollections (``--asset KEY``), GDAL virtual
+paths and URLs.
 
 Each scene has a source (the manifest's key) and an output name relative to the output
 folder or prefix. A scene that cannot run (an item without the asset, two inputs that
@@ -22,7 +23,7 @@ from rscolor.errors import UserError
 from rscolor.inference import raster
 from rscolor.inference.batch import PICTURE_SUFFIXES, SCENE_SUFFIX, is_scene_input
 
-LIST_SUFFIXES = (".txt", ".lst")
+LIST_PREFIX = "@"  # @FILE: a text file of inputs, one a line
 STAC_SUFFIXES = (".json", ".geojson")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -34,6 +35,12 @@ class Scene:
     problem: str | None = None  # why it cannot run, one line
     item_id: str | None = None  # the STAC Item it came from
     datetime: str | None = None  # that Item's datetime
+
+
+def needs_archive_run(inputs: list[str], out: str) -> bool:
+    """Whether only an archive run can take these: lists, STAC files, remote data."""
+    special = (i.startswith(LIST_PREFIX) or i.lower().endswith(STAC_SUFFIXES) for i in inputs)
+    return is_remote(out) or any(special) or any(is_remote(i) for i in inputs)
 
 
 def collect_scenes(
@@ -63,6 +70,11 @@ def _mark_collisions(scenes: list[Scene]) -> list[Scene]:
 
 
 def _expand(item: str, out: str, asset: str | None, band: int | None, top: bool) -> list[Scene]:
+    if item.startswith(LIST_PREFIX):
+        listing = Path(item[len(LIST_PREFIX) :])
+        if not listing.is_file():
+            raise UserError(f"list of inputs not found: {listing}")
+        return [s for line in _list_lines(listing) for s in _expand(line, out, asset, band, False)]
     if is_remote(item):
         if item.lower().endswith(STAC_SUFFIXES):
             raise UserError(f"STAC files are read from local paths, got {item}")
@@ -75,8 +87,6 @@ def _expand(item: str, out: str, asset: str | None, band: int | None, top: bool)
             raise UserError(f"input not found: {item}")
         return [Scene(item, Path(item).stem + SCENE_SUFFIX, f"input not found: {item}")]
     suffix = path.suffix.lower()
-    if suffix in LIST_SUFFIXES:
-        return [s for line in _list_lines(path) for s in _expand(line, out, asset, band, False)]
     if suffix in STAC_SUFFIXES:
         return stac_scenes(path, asset)
     if not (is_image_path(path) or suffix in raster.RASTER_SUFFIXES):

@@ -135,9 +135,9 @@ class ColorizeOptions:
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Image files or folders (recursive); for an archive run also text files "
-            "listing inputs (.txt), STAC Items or ItemCollections (.json), s3:// URLs and GDAL "
-            "paths (/vsis3/..., /vsicurl/...)."
+            help="Image files or folders (recursive); for an archive run also @FILE (a "
+            "text file of inputs, one a line), STAC Items or ItemCollections (.json), s3:// "
+            "URLs and GDAL paths (/vsis3/..., /vsicurl/...)."
         ),
     ]
     out_dir: Annotated[
@@ -219,14 +219,11 @@ class ColorizeOptions:
 
     def is_archive_run(self) -> bool:
         """Whether the archive runner (manifest, Dask) runs this, not the plain loop."""
-        from rscolor.archive.locations import is_remote
+        from rscolor.archive.inputs import needs_archive_run
 
         flags = (self.workers, self.scheduler, self.scheduler_file, self.manifest, self.asset)
-        special = (".txt", ".lst", ".json", ".geojson")
-        remote = any(is_remote(i) or i.lower().endswith(special) for i in self.inputs)
-        return any(f is not None for f in flags) or self.stac or self.retries > 0 or remote or (
-            is_remote(self.out_dir)
-        )
+        given = any(f is not None for f in flags) or self.stac or self.retries != 0
+        return given or needs_archive_run(self.inputs, self.out_dir)
 
 
 # ---------------------------------------------------------------- export

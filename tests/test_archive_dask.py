@@ -141,3 +141,29 @@ def test_a_dozen_scenes_on_a_cluster_survive_a_killed_worker(tmp_path: Path) -> 
         assert f"0 done, 0 failed, {SCENES} skipped" in rerun.stdout
         assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("*.tif")}
         assert manifest_rows(manifest) == rows
+
+
+def test_a_local_cluster_from_the_command_line_with_bad_scenes(tmp_path: Path) -> None:
+    """--workers 2: a local cluster; a missing file and a broken one fail alone, with a
+    reason each, the rest is written, the exit is non-zero with one error line."""
+    folder, model = make_archive(tmp_path, count=3, size=96)
+    (folder / "broken.tif").write_bytes(b"not a tiff")
+    listing = tmp_path / "scenes.txt"
+    listing.write_text("in/s00.tif\nin/s01.tif\nin/s02.tif\nin/broken.tif\nin/missing.tif\n")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [*rscolor_command(), "colorize", f"@{listing}", "-o", str(out), "--checkpoint",
+         str(model), "--workers", "2", "--retries", "1", "--quiet"],
+        env=environment(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "3 done, 2 failed, 0 skipped" in proc.stdout
+    assert "Dask scheduler tcp://127.0.0.1:" in proc.stderr and "2 worker(s)" in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("rscolor: error:")]
+    assert len(errors) == 1 and "2 of 5 scene(s) failed" in errors[0]
+    rows = manifest_rows(out / "rscolor-manifest.sqlite")
+    broken = rows[str(folder / "broken.tif")]
+    assert broken["status"] == "failed" and broken["attempts"] == 2
+    assert "broken.tif" in broken["reason"]
+    assert rows[str(folder / "missing.tif")]["reason"].startswith("input not found")
+    assert sorted(p.name for p in out.glob("*.tif")) == ["s00.tif", "s01.tif", "s02.tif"]

@@ -42,6 +42,7 @@ class Summary:
         return self.pixels / 1e6 / max(self.seconds, 1e-9)
 
     def line(self) -> str:
+        """The run in one line (seconds: from the first scene handed out to the last result)."""
         return (
             f"{self.done} done, {self.failed} failed, {self.skipped} skipped (already done) "
             f"in {self.seconds:.1f} s, {self.megapixels_per_second:.2f} MP/s"
@@ -82,10 +83,8 @@ def colorize_archive(
     try:
         summary = Summary()
         jobs = _plan(scenes, record, target, settings.overwrite, summary)
-        start = time.perf_counter()
         if jobs:
             _run_jobs(jobs, settings, cluster, retries, record, summary, progress)
-        summary.seconds = time.perf_counter() - start
         target.cleanup()
         return summary
     finally:
@@ -140,10 +139,12 @@ def _run_jobs(
     summary: Summary,
     progress: bool,
 ) -> None:
+    start = time.perf_counter()
     engine = open_engine(cluster)
     try:
         if cluster.distributed:
-            print(engine.description, file=sys.stderr)
+            started = f"started in {time.perf_counter() - start:.1f} s"
+            print(f"{engine.description}; {started}", file=sys.stderr)
         with tqdm(total=len(jobs), desc="scenes", unit="scene", disable=not progress) as bar:
             _drive(engine, jobs, settings, retries, record, summary, bar)
     finally:
@@ -188,6 +189,7 @@ def _drive(
                 refresh=False,
             )
             bar.update(1)
+    summary.seconds = time.perf_counter() - start
 
 
 def _result(future: Any, job: Job) -> SceneResult:

@@ -5,11 +5,12 @@ process and on a local Dask cluster of 1 and 2 workers, and Dask's overhead per 
 
 builds SCENES georeferenced 8-bit GeoTIFFs of SIZE x SIZE px from the committed AID samples
 (luminance, cycled), then colorizes them with the shipped model (or --checkpoint), each
-way in a fresh `rscolor colorize` process: wall time (process start to exit: imports, model
-loads, the cluster's start) and the run's own time (the summary line: first scene handed
-out to last result). The overhead per task is measured twice on a local cluster of one
-worker: TINY no-op tasks (Dask alone), and TINY 32 px scenes through the archive runner
-against the same scenes in process (Dask + the manifest + staging, per scene).
+way in a fresh `rscolor colorize` process (with --threads N, each process): wall time
+(process start to exit: imports, model loads, the cluster's start) and the run's own time
+(the summary line: first scene handed out to last result). The overhead per task is
+measured twice on a local cluster of one worker: TINY no-op tasks (Dask alone), and TINY
+32 px scenes through the archive runner against the same scenes in process (the run's
+time outside the scenes' own, per scene).
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ def write_scenes(folder: Path, count: int, size: int) -> None:
             dst.write(data, 1)
 
 
+THREADS: list[str] = []  # --threads N for every run (main sets it)
+
+
 def colorize(inputs: Path, out: Path, extra: list[str], model: str | None) -> dict[str, Any]:
     """One `rscolor colorize` process: wall seconds and the summary's own seconds."""
     rscolor = Path(sys.executable).parent / "rscolor"
-    cmd = [str(rscolor), "colorize", str(inputs), "-o", str(out), "--quiet", *extra]
+    cmd = [str(rscolor), "colorize", str(inputs), "-o", str(out), "--quiet", *THREADS, *extra]
     if model:
         cmd += ["--checkpoint", model]
     start = time.perf_counter()
@@ -189,11 +193,17 @@ def main() -> None:
     parser.add_argument("--tiny", type=int, default=120)
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads per process (default: rscolor's)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        THREADS[:] = ["--threads", str(args.threads)]
     with tempfile.TemporaryDirectory(prefix="rscolor-archive-bench-") as tmp:
         root = Path(tmp)
         report = {
             "cpus": os.cpu_count(),
+            "threads": args.threads,
             "throughput": throughput(root, args.scenes, args.size, args.checkpoint),
             "dask_noop": dask_overhead(args.tiny * 4),
             "tiny_scenes": tiny_scene_overhead(root, args.tiny, args.checkpoint),

@@ -164,6 +164,7 @@ def test_archive_options_are_one_line_errors(archive, tmp_path, capsys) -> None:
         (["--workers", "1", "--scheduler", "tcp://127.0.0.1:9"], "choose one of --workers"),
         (["--manifest", tmp_path / "m.sqlite", "--skip-existing"], "resumes from its manifest"),
         (["--retries", "-1"], "--retries must be at least 0"),
+        (["--retries", "1", "--checkpoint", tmp_path / "none.pt"], "not found"),  # before scenes
     ]
     for extra, needle in cases:
         code, _, err = run_cli([*base, *extra], capsys)

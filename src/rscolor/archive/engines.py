@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rscolor.archive.task import Job, SceneResult, TaskSettings, run_scene
+from rscolor.archive.task import Job, ModelSpec, SceneResult, TaskSettings, run_scene, warm
 from rscolor.errors import UserError
+from rscolor.utils.io import error_reason
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class InProcessEngine:
 
     def __init__(self) -> None:
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rscolor-scene")
+
+    def warm(self, spec: ModelSpec) -> None:
+        warm(spec)
 
     def submit(self, job: Job, settings: TaskSettings) -> cf.Future[SceneResult]:
         return self._pool.submit(run_scene, job, settings)
@@ -103,6 +107,18 @@ class DaskEngine:
         dashboard = "dashboard" in info.get("services", {})
         link = self.client.dashboard_link if dashboard else "none (pip install bokeh)"
         return f"Dask scheduler {where}, {workers} worker(s), dashboard: {link}"
+
+    def warm(self, spec: ModelSpec) -> None:
+        """The model loaded on every worker now: a model that does not load fails the run
+        at once, and the first scenes do not carry the workers' imports."""
+        try:
+            self.client.run(warm, spec)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(
+                f"the Dask workers cannot load the model: {error_reason(exc)}"
+            ) from None
 
     def submit(self, job: Job, settings: TaskSettings) -> Any:
         key = f"rscolor-scene-{uuid.uuid4().hex}"

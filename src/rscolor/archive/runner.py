@@ -142,8 +142,9 @@ def _run_jobs(
     start = time.perf_counter()
     engine = open_engine(cluster)
     try:
+        engine.warm(settings.model)
         if cluster.distributed:
-            started = f"started in {time.perf_counter() - start:.1f} s"
+            started = f"started and the model loaded in {time.perf_counter() - start:.1f} s"
             print(f"{engine.description}; {started}", file=sys.stderr)
         with tqdm(total=len(jobs), desc="scenes", unit="scene", disable=not progress) as bar:
             _drive(engine, jobs, settings, retries, record, summary, bar)

@@ -75,6 +75,14 @@ def process_colorizer(spec: ModelSpec) -> Colorizer:
     return colorizer
 
 
+def warm(spec: ModelSpec) -> None:
+    """Load the model now, before any scene (run on every worker when a run starts; a
+    worker that joins later loads it with its first scene)."""
+    if spec.threads is not None:
+        torch.set_num_threads(spec.threads)
+    process_colorizer(spec)
+
+
 def run_scene(job: Job, settings: TaskSettings) -> SceneResult:
     """Colorize `job` (the Dask task); failures come back as a result, not an exception."""
     start = time.perf_counter()

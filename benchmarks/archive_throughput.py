@@ -4,7 +4,8 @@ process and on a local Dask cluster of 1 and 2 workers, and Dask's overhead per 
     python benchmarks/archive_throughput.py --scenes 8 --size 512 --tiny 120 --json archive.json
 
 builds SCENES georeferenced 8-bit GeoTIFFs of SIZE x SIZE px from the committed AID samples
-(luminance, cycled), then colorizes them with the shipped model (or --checkpoint), each
+(luminance, cycled; PIXEL m pixels, so --scale auto is the shipped model's 2 m over
+PIXEL), then colorizes them with the shipped model (or --checkpoint), each
 way in a fresh `rscolor colorize` process (with --threads N, each process): wall time
 (process start to exit: imports, model loads, the cluster's start) and the run's own time
 (the summary line: first scene handed out to last result). The overhead per task is
@@ -39,7 +40,7 @@ def sample_gray() -> list[np.ndarray]:
     return [np.asarray(Image.open(p).convert("L")) for p in paths]
 
 
-def write_scenes(folder: Path, count: int, size: int) -> None:
+def write_scenes(folder: Path, count: int, size: int, pixel: float = 0.5) -> None:
     """`count` SIZE^2 GeoTIFFs, each a mosaic of the samples from a different start."""
     import rasterio
     from rasterio.transform import from_origin
@@ -61,7 +62,7 @@ def write_scenes(folder: Path, count: int, size: int) -> None:
             "count": 1,
             "dtype": "uint8",
             "crs": "EPSG:32633",
-            "transform": from_origin(500000 + i * size, 5000000, 0.5, 0.5),
+            "transform": from_origin(500000 + i * size, 5000000, pixel, pixel),
         }
         with rasterio.open(folder / f"scene{i:03d}.tif", "w", **profile) as dst:
             dst.write(data, 1)
@@ -99,9 +100,11 @@ def megapixels(folder: Path) -> float:
     return total / 1e6
 
 
-def throughput(root: Path, scenes: int, size: int, model: str | None) -> list[dict[str, Any]]:
+def throughput(
+    root: Path, scenes: int, size: int, pixel: float, model: str | None
+) -> list[dict[str, Any]]:
     inputs = root / "scenes"
-    write_scenes(inputs, scenes, size)
+    write_scenes(inputs, scenes, size, pixel)
     mpx = megapixels(inputs)
     ways = {
         "single process (today)": [],
@@ -191,6 +194,9 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=8)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--tiny", type=int, default=120)
+    parser.add_argument(
+        "--pixel", type=float, default=0.5, help="pixel size in metres (the shipped model: 2 m)"
+    )
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
@@ -204,7 +210,8 @@ def main() -> None:
         report = {
             "cpus": os.cpu_count(),
             "threads": args.threads,
-            "throughput": throughput(root, args.scenes, args.size, args.checkpoint),
+            "pixel_m": args.pixel,
+            "throughput": throughput(root, args.scenes, args.size, args.pixel, args.checkpoint),
             "dask_noop": dask_overhead(args.tiny * 4),
             "tiny_scenes": tiny_scene_overhead(root, args.tiny, args.checkpoint),
         }

@@ -173,3 +173,18 @@ def test_archive_options_are_one_line_errors(archive, tmp_path, capsys) -> None:
     assert_user_error(code, err, "needs --manifest")
     code, _, err = run_cli(["colorize", f"@{tmp_path / 'none.txt'}", "-o", tmp_path / "o"], capsys)
     assert_user_error(code, err, "list of inputs not found")
+
+
+def test_a_scene_whose_worker_died_too_often_fails_with_one_line() -> None:
+    from distributed import KilledWorker
+
+    from rscolor.archive.runner import _result
+    from rscolor.archive.task import Job
+
+    class Lost:
+        def result(self):
+            raise KilledWorker("rscolor-scene-1", "tcp://127.0.0.1:1", "died 4 times\nmore")
+
+    result = _result(Lost(), Job("/data/a.tif", "a.tif"))
+    assert not result.ok and result.source == "/data/a.tif"
+    assert result.reason == "KilledWorker: its worker died while running it"

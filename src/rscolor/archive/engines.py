@@ -24,6 +24,11 @@ from rscolor.archive.task import Job, ModelSpec, SceneResult, TaskSettings, run_
 from rscolor.errors import UserError
 from rscolor.utils.io import error_reason
 
+# Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in the workers it spawns. Setting it fixes
+# glibc's mmap threshold, so every large array becomes a fresh mmap: scenes ran 1.7x slower
+# (docs/performance.md). The local cluster's workers keep glibc's own.
+NANNY_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
 
 @dataclass(frozen=True)
 class ClusterOptions:
@@ -75,21 +80,13 @@ class DaskEngine:
 
     def __init__(self, options: ClusterOptions) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:  # pragma: no cover - the archive extra is installed in tests
             raise UserError("Dask needs: pip install 'rscolor[archive]'") from None
         self._cluster = None
         try:
             if options.workers:
-                self._cluster = LocalCluster(
-                    n_workers=options.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    memory_limit=options.memory_limit,
-                    host="127.0.0.1",
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                )
+                self._cluster = _local_cluster(options)
                 self.client = Client(self._cluster)
             elif options.scheduler_file:
                 self.client = Client(scheduler_file=str(options.scheduler_file), timeout=30)
@@ -135,6 +132,22 @@ class DaskEngine:
             client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _local_cluster(options: ClusterOptions) -> Any:
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(NANNY_ENVIRONMENT):
+        return LocalCluster(
+            n_workers=options.workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=options.memory_limit,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
 
 
 def open_engine(options: ClusterOptions) -> InProcessEngine | DaskEngine:

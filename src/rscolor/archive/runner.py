@@ -115,7 +115,7 @@ def _verdict(scene: Scene, row: Row | None, target: OutputTarget, force: bool) -
     """A job to run, None to skip (done and verified), or why the scene fails now."""
     if scene.problem:
         return scene.problem
-    job = Job(scene.source, scene.name, True, scene.item_id, scene.datetime)
+    job = Job(scene.source, scene.name, scene.item_id, scene.datetime)
     if force:
         return job
     if row is not None and row.status == "done":

@@ -51,7 +51,6 @@ class TaskSettings:
 class Job:
     source: str
     name: str
-    fresh: bool = True  # its output did not exist when planned: one found now is its own
     item_id: str | None = None
     datetime: str | None = None
 
@@ -119,12 +118,10 @@ def _run(job: Job, settings: TaskSettings, target: OutputTarget, start: float) -
 
 
 def _adopt(job: Job, target: OutputTarget, start: float) -> SceneResult:
-    """An output that exists now although it did not when the run was planned was written
-    by this very scene on a worker that died before reporting: kept, not written again.
-    Any other existing output is refused."""
+    """An output found when the scene runs is its own: the runner hands out only scenes
+    whose output was absent (or that a driver which died had handed out), so it was
+    written by this scene on a worker that died before reporting. Kept, not written again."""
     location = target.location(job.name)
-    if not job.fresh:
-        raise UserError(f"{location} exists (use --force to overwrite)")
     from rscolor.inference import raster
 
     info = raster.describe(gdal_path(location))

@@ -116,8 +116,13 @@ def test_a_dozen_scenes_on_a_cluster_survive_a_killed_worker(tmp_path: Path) -> 
         driver = subprocess.Popen(
             command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        killed = kill_a_worker_holding_a_scene(client, manifest, driver)
-        stdout, stderr = driver.communicate(timeout=300)
+        try:
+            killed = kill_a_worker_holding_a_scene(client, manifest, driver)
+            stdout, stderr = driver.communicate(timeout=300)
+        finally:
+            if driver.poll() is None:  # a failed check: never leave the driver running
+                driver.kill()
+                driver.communicate(timeout=30)
         assert driver.returncode == 0, stderr
         assert f"{SCENES} done, 0 failed, 0 skipped" in stdout
         assert killed and sum(w.poll() is not None for w in workers) == 1

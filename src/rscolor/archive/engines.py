@@ -122,9 +122,20 @@ class DaskEngine:
         return self.client.submit(run_scene, job, settings, key=key, pure=False)
 
     def wait_first(self, pending: set[Any]) -> set[Any]:
+        """The futures done first; a client that lost its scheduler for good (Dask closes
+        it after its reconnection timeout) ends the run instead of waiting forever."""
         from distributed import wait
 
-        return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+        while True:
+            if self.client.status in ("closing", "closed"):
+                raise UserError(
+                    "lost the Dask scheduler: rerun the same command to resume (the manifest "
+                    "keeps every finished scene)"
+                )
+            try:
+                return set(wait(list(pending), timeout=5, return_when="FIRST_COMPLETED").done)
+            except TimeoutError:
+                continue
 
     def close(self) -> None:
         client = getattr(self, "client", None)

@@ -59,9 +59,13 @@ def run_colorize(opts: ColorizeOptions) -> None:
         value_range=parse_pair(opts.value_range, "--value-range"),
         output_format=opts.output_format,
     )
+    if opts.is_archive_run():
+        from rscolor.cli.archive_cmd import run_archive
+
+        return run_archive(opts, options, raster_options)
     colorize_files(
-        opts.inputs,
-        opts.out_dir,
+        [Path(i) for i in opts.inputs],
+        Path(opts.out_dir),
         opts.checkpoint,
         opts.force,
         opts.device,

@@ -139,8 +139,17 @@ class ColorizeOptions:
     float, --band) give RGB Cloud-Optimized GeoTIFFs with the input's CRS, transform and
     nodata (and a mask band for nodata)."""
 
-    inputs: Annotated[list[Path], typer.Argument(help="Image files or folders (recursive).")]
-    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Output folder.")]
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Image files or folders (recursive); for an archive run also @FILE (a "
+            "text file of inputs, one a line), STAC Items or ItemCollections (.json), s3:// "
+            "URLs and GDAL paths (/vsis3/..., /vsicurl/...)."
+        ),
+    ]
+    out_dir: Annotated[
+        str, typer.Option("--out-dir", "-o", help="Output folder (or an s3:// prefix).")
+    ]
     checkpoint: Checkpoint = None
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs (never the inputs).")] = (
         False
@@ -190,6 +199,38 @@ class ColorizeOptions:
             "gtiff (tiled GeoTIFF without overviews).",
         ),
     ] = "cog"
+    # An archive run (docs/archive.md): any of these, or remote / list / STAC inputs.
+    workers: Annotated[
+        int | None, typer.Option(help="Archive run on a local Dask cluster of N processes.")
+    ] = None
+    scheduler: Annotated[
+        str | None, typer.Option(help="Archive run on an existing Dask cluster (tcp://HOST:PORT).")
+    ] = None
+    scheduler_file: Annotated[
+        Path | None, typer.Option(help="Archive run on the Dask cluster of this scheduler file.")
+    ] = None
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="The run's SQLite manifest (default OUT/rscolor-manifest.sqlite; needed for "
+            "s3:// outputs). Given alone: an archive run in this process."
+        ),
+    ] = None
+    retries: Annotated[int, typer.Option(help="Archive run: tries again per failed scene.")] = 0
+    asset: Annotated[
+        str | None, typer.Option(help="STAC inputs: the asset to colorize (e.g. pan).")
+    ] = None
+    stac: Annotated[
+        bool, typer.Option(help="Archive run: a STAC Item (JSON) beside each output.")
+    ] = False
+
+    def is_archive_run(self) -> bool:
+        """Whether the archive runner (manifest, Dask) runs this, not the plain loop."""
+        from rscolor.archive.inputs import needs_archive_run
+
+        flags = (self.workers, self.scheduler, self.scheduler_file, self.manifest, self.asset)
+        given = any(f is not None for f in flags) or self.stac or self.retries != 0
+        return given or needs_archive_run(self.inputs, self.out_dir)
 
 
 # ---------------------------------------------------------------- export

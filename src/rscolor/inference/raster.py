@@ -82,9 +82,16 @@ def gdal_env(threads: int | None = None) -> Iterator[None]:
         yield
 
 
-def _open(path: Path) -> Any:
+def dataset_path(path: str | Path) -> str | Path:
+    """A GDAL virtual path (``/vsis3/...``, ``/vsicurl/https://...``) stays a string (a
+    Path would fold its ``//``); anything else is a local Path."""
+    text = str(path)
+    return text if text.startswith("/vsi") else Path(path)
+
+
+def _open(path: str | Path) -> Any:
     rasterio = _rasterio()
-    if not path.is_file():
+    if isinstance(path, Path) and not path.is_file():
         raise UserError(f"file not found: {path}")
     try:
         with warnings.catch_warnings():
@@ -105,7 +112,7 @@ def _first_line(exc: BaseException) -> str:
 def describe(path: str | Path) -> RasterInfo:
     """Size, bands, data type and whether the file carries georeferencing."""
     rasterio = _rasterio()
-    with _open(Path(path)) as src:
+    with _open(dataset_path(path)) as src:
         georef = (
             src.crs is not None or bool(src.gcps[0]) or src.transform != rasterio.Affine.identity()
         )
@@ -130,7 +137,7 @@ class RasterSource:
         percentiles: tuple[float, float] = (2.0, 98.0),
         value_range: tuple[float, float] | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = dataset_path(path)
         self._src = _open(self.path)
         try:
             self.band = self._pick_band(band)

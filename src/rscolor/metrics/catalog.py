@@ -94,10 +94,6 @@ METRICS: tuple[Metric, ...] = (
 BY_KEY = {m.key: m for m in METRICS}
 
 
-def find(key: str) -> Metric | None:
-    return BY_KEY.get(key)
-
-
 def metric(key: str) -> Metric:
     """The table's row for `key`; an unknown key is an error that says where to add it."""
     found = BY_KEY.get(key)

@@ -103,7 +103,7 @@ class Generated:
     labels: torch.Tensor | None
 
 
-TermFn = Callable[[Generated, float], "torch.Tensor | None"]
+TermFn = Callable[[Generated, float], torch.Tensor | None]  # a term: None when off
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,17 @@ import torch
 from rscolor.data.split import make_split
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, load_colorizer
+from rscolor.metrics.catalog import METRICS, known
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
 SETS = {"aid_val": ("../shared/data/AID", 200), "nwpu_val": ("../shared/data/NWPU-RESISC45", 100)}
-KEYS = ("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")
-CHROMA_KEYS = ("chroma_corr", "chroma_spread")
+# The scores kept per set, each checked against the metric table (rscolor.metrics.catalog);
+# with --speed also the pooled ones (the chroma correlation and spread).
+KEYS = known("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")
+CHROMA_KEYS = tuple(m.key for m in METRICS if m.source == "pooled")
 SPEED_KEYS = ("train_images_per_s", "inference_mp_per_s")
 
 

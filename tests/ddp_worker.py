@@ -47,10 +47,10 @@ def dump_at_end(folder: Path) -> None:
         finally:
             torch.save(
                 {
-                    "generator": self.g_raw.state_dict(),
-                    "discriminator": self.d_raw.state_dict() if self.d_raw is not None else None,
-                    "opt_g": self.opt_g.state_dict(),
-                    "step": self.global_step,
+                    "generator": self.step.g_raw.state_dict(),
+                    "discriminator": d.state_dict() if (d := self.step.d_raw) is not None else None,
+                    "opt_g": self.step.opt_g.state_dict(),
+                    "step": self.state.global_step,
                     "seen": SEEN,
                 },
                 folder / f"rank{RANK}.pt",
@@ -74,10 +74,10 @@ def nan_from(step: int) -> None:
 def die_at(step: int) -> None:
     real = trainer_mod.Trainer.train_step
 
-    def train_step(self, *batch):
-        if self.global_step == step:
+    def train_step(self, lum, target, labels=None):
+        if self.state.global_step == step:
             os._exit(9)
-        return real(self, *batch)
+        return real(self, lum, target, labels)
 
     trainer_mod.Trainer.train_step = train_step
 

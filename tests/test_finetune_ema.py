@@ -64,9 +64,9 @@ def test_init_from_loads_the_generator_and_discriminator(ema_run: Path, scenes, 
     trainer.build()
     trainer.init_weights(str(ema_run / "last.pt"))
     source = load_checkpoint(ema_run / "last.pt")
-    for name, tensor in trainer.g_raw.state_dict().items():
+    for name, tensor in trainer.step.g_raw.state_dict().items():
         assert torch.equal(tensor, source["generator"][name]), name
-    for name, tensor in trainer.d_raw.state_dict().items():
+    for name, tensor in trainer.step.d_raw.state_dict().items():
         assert torch.equal(tensor, source["discriminator"][name]), name
 
 

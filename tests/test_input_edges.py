@@ -29,8 +29,15 @@ def model(tmp_path_factory) -> Path:
 def _raster(path: Path, transform=None, crs: str = "EPSG:32633", driver: str = "GTiff",
             dtype: str = "uint16") -> Path:  # fmt: skip
     data = (np.arange(40 * 40).reshape(40, 40) % 997).astype(dtype)
-    profile = {"driver": driver, "width": 40, "height": 40, "count": 1, "dtype": dtype,
-               "crs": crs, "transform": transform or rasterio.Affine(0.5, 0, 5e5, 0, -0.5, 4e6)}
+    profile = {
+        "driver": driver,
+        "width": 40,
+        "height": 40,
+        "count": 1,
+        "dtype": dtype,
+        "crs": crs,
+        "transform": transform or rasterio.Affine(0.5, 0, 5e5, 0, -0.5, 4e6),
+    }
     with rasterio.open(path, "w", **profile) as dst:  # fmt: skip
         dst.write(data, 1)
     return path

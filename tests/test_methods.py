@@ -69,12 +69,12 @@ def test_method_config_builds_what_it_names(key: str) -> None:
 def test_method_trains_two_steps_and_colorizes(key: str, scene_tree: Path, tmp_path: Path) -> None:
     trainer = Trainer(method_config(key), tmp_path / key, scene_tree, progress=False)
     summary = trainer.fit()
-    assert trainer.global_step == 2 and summary.epochs == 1
-    assert all(np.isfinite(v) for k, v in trainer.history[0].items() if k in ("l1", "g_loss"))
+    assert trainer.state.global_step == 2 and summary.epochs == 1
+    assert all(np.isfinite(v) for k, v in trainer.state.history[0].items() if k in ("l1", "g_loss"))
     if EXPECTED[key][1] is not None:
-        assert "d_loss" in trainer.history[0] and "adv" in trainer.history[0]
+        assert "d_loss" in trainer.state.history[0] and "adv" in trainer.state.history[0]
     else:
-        assert "d_loss" not in trainer.history[0]
+        assert "d_loss" not in trainer.state.history[0]
     colorizer = load_colorizer(tmp_path / key / "best.pt", "cpu")
     gray = np.linspace(0.1, 0.9, 40 * 44, dtype=np.float32).reshape(40, 44)
     rgb = colorizer.colorize(gray)

@@ -94,11 +94,11 @@ def test_nan_weights_are_never_saved(scene_tree, tmp_path, monkeypatch, saves):
     caught when the checkpoint would be written."""
     real_step = Trainer.train_step
 
-    def poisons(self, *batch):
-        logs = real_step(self, *batch)
-        if self.global_step == NAN_STEP - 1:  # the step about to finish as step NAN_STEP
+    def poisons(self, lum, target, labels=None):
+        logs = real_step(self, lum, target, labels)
+        if self.state.global_step == NAN_STEP - 1:  # the step about to finish as step NAN_STEP
             with torch.no_grad():
-                next(self.g_raw.parameters()).fill_(float("nan"))
+                next(self.step.g_raw.parameters()).fill_(float("nan"))
         return logs
 
     monkeypatch.setattr(Trainer, "train_step", poisons)

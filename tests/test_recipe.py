@@ -117,15 +117,16 @@ def test_adversarial_warmup_leaves_the_discriminator_untouched(
     )
     trainer = Trainer(cfg, tmp_path / "run", scene_tree, progress=False)
     trainer.build()
-    before = [p.detach().clone() for p in trainer.d_raw.parameters()]
+    d_raw = trainer.step.d_raw
+    before = [p.detach().clone() for p in d_raw.parameters()]
     batch = next(iter(trainer.loader))
     logs = trainer.train_step(batch["lum"], batch["target"])
     assert "adv" not in logs and "d_loss" not in logs
-    assert all(torch.equal(a, b) for a, b in zip(before, trainer.d_raw.parameters(), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(before, d_raw.parameters(), strict=True))
     steps = trainer.sampler.batches_per_epoch()
-    trainer.global_step = int(1.5 * steps)
+    trainer.state.global_step = int(1.5 * steps)
     assert trainer.adv_factor() == pytest.approx(0.5, abs=0.5 / steps)
-    trainer.global_step = 3 * steps
+    trainer.state.global_step = 3 * steps
     assert trainer.adv_factor() == 1.0
     logs = trainer.train_step(batch["lum"], batch["target"])
     assert "adv" in logs and "d_loss" in logs

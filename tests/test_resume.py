@@ -84,10 +84,10 @@ def test_kill_and_resume_equals_uninterrupted(
     run = tmp_path / "run"
     real_step = Trainer.train_step
 
-    def dies(self, *batch):
-        if self.global_step == kill_after:
+    def dies(self, lum, target, labels=None):
+        if self.state.global_step == kill_after:
             raise Killed
-        return real_step(self, *batch)
+        return real_step(self, lum, target, labels)
 
     monkeypatch.setattr(Trainer, "train_step", dies)
     with pytest.raises(Killed):

@@ -55,11 +55,11 @@ def test_cli_train_killed_then_resumed_finishes_the_same_run(
     original = Trainer.train_step
     calls = {"n": 0}
 
-    def dies_on_third_step(self, *batch):
+    def dies_on_third_step(self, lum, target, labels=None):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt  # as a kill during epoch 2
-        return original(self, *batch)
+        return original(self, lum, target, labels)
 
     monkeypatch.setattr(Trainer, "train_step", dies_on_third_step)
     with pytest.raises(SystemExit) as exited:

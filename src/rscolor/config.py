@@ -221,9 +221,7 @@ class DiscriminatorConfig(_Strict):
 
 class LossConfig(_Strict):
     l1_weight: Weight = Field(100.0, description="lambda of Eq. 3.")
-    gan_weight: Weight = Field(
-        1.0, description="Weight of -log D(G(x)); 0 = plain regression."
-    )
+    gan_weight: Weight = Field(1.0, description="Weight of -log D(G(x)); 0 = plain regression.")
     label_smoothing: float = Field(
         1.0, gt=0.0, le=1.0, description="Target for real labels (Nazeri: 0.9)."
     )

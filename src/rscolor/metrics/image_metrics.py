@@ -14,8 +14,11 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from rscolor.color import rgb_to_lab
 from rscolor.metrics.accuracy import acc_eps
+from rscolor.metrics.catalog import known
 
-METRIC_KEYS = ("acc2", "acc5", "psnr", "ssim", "ciede2000", "colorfulness", "false_color")
+# The tabled per-image scores, in the order `image_metrics` computes them (the order of
+# `rscolor evaluate`'s table); each one's title, digits and direction: metrics/catalog.py.
+METRIC_KEYS = known("acc2", "acc5", "psnr", "ssim", "ciede2000", "colorfulness", "false_color")
 
 # false_color: a pixel is painted in a false colour when its predicted chroma is vivid
 # (above FALSE_CHROMA) and well above the truth's (by more than FALSE_EXCESS), Lab units.

@@ -9,11 +9,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from rscolor.metrics import catalog
 from rscolor.suites.methods import Method, Suite
 from rscolor.suites.records import BenchmarkOptions, Runs, SuiteEvaluation
-from rscolor.suites.report import METRIC_TITLES, diff_cell, markdown_table, to_csv
+from rscolor.suites.report import diff_cell, markdown_table, to_csv
 from rscolor.suites.stats import (
-    HIGHER_IS_BETTER,
     UNDECIDED,
     Interval,
     combined_direction,
@@ -23,8 +23,6 @@ from rscolor.suites.stats import (
     paper_verdict,
 )
 from rscolor.utils.io import atomic_write_text
-
-COMPARE_METRICS = ("ciede2000", "acc2")
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def compare_metric(
         )
     else:
         over_images = Interval(float("nan"), float("nan"), float("nan"), 0)
-    found = combined_direction(over_seeds, over_images, HIGHER_IS_BETTER.get(metric, True))
+    found = combined_direction(over_seeds, over_images, catalog.higher_is_better(metric))
     if step.paper:
         paper = step.paper_diff(data_name)
         verdict = paper_verdict(found, paper is None or paper > 0)
@@ -102,7 +100,7 @@ def compare_metric(
 def step_comparisons(
     suites: list[Suite], sev: SuiteEvaluation, data_name: str
 ) -> list[tuple[Step, list[MetricComparison]]]:
-    metrics = [m for m in COMPARE_METRICS if any(sev.seed_values(k, m) for k in sev.runs)]
+    metrics = [m for m in catalog.COMPARED if any(sev.seed_values(k, m) for k in sev.runs)]
     return [
         (step, [compare_metric(step, m, sev, data_name) for m in metrics])
         for suite in suites
@@ -152,7 +150,7 @@ def write_comparisons(
     for suite in suites:
         head = ["Step", "Paper Δacc2", "Seeds"]
         for m in metrics:
-            title = METRIC_TITLES.get(m, m)
+            title = catalog.title(m)
             head += [f"Δ{title} over seeds", f"Δ{title} over images", f"{title} verdict"]
         head.append("Verdict")
         rows = []

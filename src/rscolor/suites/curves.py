@@ -10,15 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rscolor.metrics.catalog import PLOTTED
 from rscolor.suites.methods import Suite
 from rscolor.suites.records import Runs, SuiteRun
 from rscolor.utils.io import atomic_path
-
-CURVE_METRICS = (
-    ("val_ciede2000", "validation CIEDE2000 (lower is better)"),
-    ("val_acc2", "validation acc2 (%)"),
-    ("val_colorfulness", "validation colorfulness"),
-)
 
 
 def read_history(path: Path) -> list[dict[str, float]]:
@@ -76,12 +71,13 @@ def write_curves(out: Path, suites: list[Suite], runs: Runs) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    cols = len(CURVE_METRICS)
+    cols = len(PLOTTED)
     fig, axes = plt.subplots(
         len(suites), cols, figsize=(4.2 * cols, 3.3 * len(suites) + 0.4), squeeze=False
     )
     for r, suite in enumerate(suites):
-        for c, (metric, title) in enumerate(CURVE_METRICS):
+        for c, plotted in enumerate(PLOTTED):
+            metric, title = f"val_{plotted.key}", plotted.curve
             ax = axes[r][c]
             everyone: list[list[dict[str, float]]] = []
             for method in suite.methods:
@@ -92,8 +88,8 @@ def write_curves(out: Path, suites: list[Suite], runs: Runs) -> Path:
                     continue
                 (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=f"{method.label} ({seeds})")
                 ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.18, lw=0)
-            if metric == "val_colorfulness":  # the same val images for every run
-                t_epochs, truth, *_ = curve_band(everyone, "val_colorfulness_gt")
+            if plotted.truth:  # the same val images for every run
+                t_epochs, truth, *_ = curve_band(everyone, f"val_{plotted.truth}")
                 if t_epochs.size:
                     ax.plot(t_epochs, truth, "k--", lw=1, label="ground truth")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

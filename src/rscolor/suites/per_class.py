@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rscolor.metrics.catalog import PER_CLASS
 from rscolor.metrics.evaluate import EvalResult
 from rscolor.suites.methods import Suite, unique_methods
 from rscolor.suites.records import Runs
-from rscolor.suites.report import PER_CLASS_METRICS, REFERENCES, markdown_table, to_csv
+from rscolor.suites.report import REFERENCES, markdown_table, to_csv
 from rscolor.utils.io import atomic_write_text
 
 
@@ -20,7 +21,7 @@ def class_means(evaluation: EvalResult, row: str) -> dict[str, dict[str, float]]
         if row in rec:
             groups.setdefault(rec["class"], []).append(rec[row])
     return {
-        cls: {m: float(np.mean([r[m] for r in recs])) for m in PER_CLASS_METRICS if m in recs[0]}
+        cls: {m: float(np.mean([r[m] for r in recs])) for m in PER_CLASS if m in recs[0]}
         | {"images": len(recs)}
         for cls, recs in sorted(groups.items())
     }
@@ -35,9 +36,7 @@ def write_per_class(
     columns = [*REFERENCES, *(m.key for m in methods)]
     labels = {**{r: f"`{r}`" for r in REFERENCES}, **{m.key: m.label for m in methods}}
     means = {c: class_means(evaluation, c) for c in columns}
-    metrics = [
-        m for m in PER_CLASS_METRICS if any(m in v for c in means.values() for v in c.values())
-    ]
+    metrics = [m for m in PER_CLASS if any(m in v for c in means.values() for v in c.values())]
     floor = means["mean_chroma"]
     classes = list(floor)
     rows, wrong = [], {m.key: [] for m in methods}

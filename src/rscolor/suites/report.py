@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from rscolor.data.split import Split
+from rscolor.metrics import catalog
 from rscolor.suites.methods import Suite, unique_methods
 from rscolor.suites.records import BenchmarkOptions, Runs, SuiteEvaluation, SuiteRun
 from rscolor.suites.stats import (
@@ -25,25 +26,17 @@ from rscolor.suites.stats import (
 from rscolor.utils.io import atomic_write_text
 
 REFERENCES = ("gray", "mean_chroma")
-# Known metrics in table order; any other metric a row holds follows, sorted by name.
-METRIC_ORDER = ("acc2", "acc5", "psnr", "ssim", "ciede2000", "false_color", "colorfulness",
-                "colorfulness_gap")  # fmt: skip
-NOT_TABLED = {"images", "colorfulness_gt"}
-METRIC_TITLES = {"acc2": "acc2", "acc5": "acc5", "psnr": "PSNR", "ssim": "SSIM",
-                 "ciede2000": "CIEDE2000", "false_color": "False colour %",
-                 "colorfulness": "Colorfulness",
-                 "colorfulness_gap": "Colorfulness gap"}  # fmt: skip
-DIGITS = {"ssim": 3, "colorfulness": 1, "colorfulness_gap": 1}
+COUNTS = {"images"}  # summarize's image count, not a metric
 RUN_FIELDS = ("g_params", "d_params", "train_seconds", "epochs", "best_epoch")
 PAPER_FIELDS = ("paper_acc2", "paper_acc5")
-PER_CLASS_METRICS = ("acc2", "acc5", "psnr", "ssim", "ciede2000", "false_color", "colorfulness")
 
 
 def table_metrics(rows: Iterable[dict[str, Any]]) -> list[str]:
-    """The metrics the rows hold, known ones in METRIC_ORDER, then the rest by name."""
+    """The metrics the rows hold, those of the metric table in its order, then the rest by
+    name (the table's untabled ones, such as the truth's colorfulness, left out)."""
     present = {k for row in rows for k, v in row.items() if isinstance(v, (int, float))}
-    present -= NOT_TABLED
-    known = [m for m in METRIC_ORDER if m in present]
+    present -= COUNTS | catalog.NOT_TABLED
+    known = [m for m in catalog.TABLED if m in present]
     return known + sorted(present - set(known))
 
 
@@ -92,7 +85,7 @@ def finished(runs: list[SuiteRun]) -> list[SuiteRun]:
 
 def metric_cell(interval: Interval, metric: str) -> str:
     """'mean ± half-width of the 95% interval', the mean alone for one value."""
-    digits = DIGITS.get(metric, 2)
+    digits = catalog.digits(metric)
     if interval.n == 0:
         return "–"
     if not interval.known:
@@ -194,7 +187,7 @@ def suite_section(suite: Suite, runs: Runs, sev: SuiteEvaluation, data_name: str
     with_paper = any(data_name in m.paper for m in suite.methods)
     keys = [m.key for m in suite.methods] + list(REFERENCES)
     metrics = table_metrics(row for k in keys for row in seed_and_ref_rows(sev, k))
-    head = ["Method", "Seeds", *(METRIC_TITLES.get(m, m) for m in metrics),
+    head = ["Method", "Seeds", *(catalog.title(m) for m in metrics),
             "G params", "Train time", "Best epoch"]  # fmt: skip
     if with_paper:
         head += ["Paper acc2", "Paper acc5"]

@@ -15,11 +15,6 @@ LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 4000
 BOOTSTRAP_SEED = 0
 
-# The direction of "better" for each metric; colorfulness has none (closer to the ground
-# truth is better, which its gap column shows).
-HIGHER_IS_BETTER = {"acc2": True, "acc5": True, "psnr": True, "ssim": True,
-                    "ciede2000": False, "false_color": False}  # fmt: skip
-
 BETTER, WORSE, UNDECIDED = "better", "worse", "not distinguishable"
 
 

@@ -77,11 +77,11 @@ def train_run(
         log(f"[{run.name}] diverged: {exc}")
     record = RunRecord(
         status=status,
-        seconds=float(sum(row.get("seconds", 0.0) for row in trainer.history)),
-        epochs=trainer.epoch,
-        best_epoch=trainer.best_epoch,
-        g_params=count_parameters(trainer.g_raw),
-        d_params=count_parameters(trainer.d_raw) if trainer.d_raw is not None else 0,
+        seconds=float(sum(row.get("seconds", 0.0) for row in trainer.state.history)),
+        epochs=trainer.state.epoch,
+        best_epoch=trainer.state.best_epoch,
+        g_params=count_parameters(trainer.step.g_raw),
+        d_params=count_parameters(trainer.step.d_raw) if trainer.step.d_raw is not None else 0,
         device=trainer.device.type,
         message=message,
         mean_ab=list(trainer.mean_ab),

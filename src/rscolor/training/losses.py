@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch.nn import functional as F
 
@@ -87,3 +90,52 @@ def bins_loss(scores: torch.Tensor, target: torch.Tensor, head: ChromaBins,
     ce = -(soft * F.log_softmax(scores.float(), dim=1)).sum(1)
     weight = chroma_weights(target, chroma_weight)
     return (ce if weight is None else ce * weight[:, 0]).mean()
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A batch and what the generator made of it: what the loss terms read."""
+
+    lum: torch.Tensor
+    target: torch.Tensor
+    fakes: list[torch.Tensor]
+    logits: torch.Tensor | None  # the scene-class head's, with loss.class_weight
+    labels: torch.Tensor | None
+
+
+TermFn = Callable[[Generated, float], torch.Tensor | None]  # a term: None when off
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """One named, weighted term of the generator's loss; `name` is its key in the step's
+    logs and history.csv."""
+
+    name: str
+    weight: float
+    value: torch.Tensor
+
+    def weighted(self) -> torch.Tensor:
+        return self.weight * self.value
+
+
+def total_loss(terms: list[LossTerm]) -> torch.Tensor:
+    """The weighted sum of the terms, added in their order (the first one always there)."""
+    first, *rest = terms
+    total = first.weighted()
+    for term in rest:
+        total = total + term.weighted()
+    return total
+
+
+def loss_logs(
+    terms: list[LossTerm], total: torch.Tensor, d_loss: torch.Tensor | None
+) -> dict[str, float]:
+    """The step's losses as floats, in history.csv's column order: the first term (l1),
+    the generator's total (g_loss), the other terms, the discriminator's (d_loss)."""
+    first, *rest = terms
+    logs = {first.name: float(first.value.detach()), "g_loss": float(total.detach())}
+    logs.update((term.name, float(term.value.detach())) for term in rest)
+    if d_loss is not None:
+        logs["d_loss"] = float(d_loss.detach())
+    return logs

@@ -4,15 +4,14 @@ with the run's scale."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import torch
 from tqdm import tqdm
 
+from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
-
-if TYPE_CHECKING:
-    from rscolor.training.trainer import Trainer
 
 
 class RunLog:
@@ -35,26 +34,39 @@ class RunLog:
                 raise UserError(f"cannot write {log}: {exc.strerror or exc}") from None
 
 
-def describe(trainer: Trainer) -> list[str]:
+@dataclass(frozen=True)
+class RunScale:
+    """What the opening lines state beyond the config: where the run goes and on what."""
+
+    device: torch.device
+    world_size: int
+    images: int  # training images
+    steps_per_epoch: int
+    selected_by: str  # the score that picks the best epoch
+    validated: bool  # the split has validation images
+    discriminator: bool  # the method trains one
+
+
+def describe(cfg: ExperimentConfig, run: RunScale) -> list[str]:
     """The run's scale, as the log states it: data, steps, processes and effective batch,
     learning rates, precision, selection and the weights kept."""
-    cfg, t, world, device = trainer.cfg, trainer.cfg.train, trainer.dist.world_size, trainer.device
+    t, world, device = cfg.train, run.world_size, run.device
     amp = t.amp if device.type == "cuda" else "off (CPU)"
     lines = [
-        f"{cfg.method}: {len(trainer.dataset)} training images, "
-        f"{trainer.sampler.batches_per_epoch()} steps per epoch, {t.epochs} epochs",
+        f"{cfg.method}: {run.images} training images, "
+        f"{run.steps_per_epoch} steps per epoch, {t.epochs} epochs",
         f"{world} process(es) on {device.type} x batch {t.batch_size} = "
         f"effective batch {t.batch_size * world}",
         f"lr {cfg.optim.lr:g} (generator), {cfg.optim.lr * cfg.optim.d_lr_ratio:g} "
         f"(discriminator), not scaled with the number of processes",
         f"amp {amp}, channels_last {t.channels_last and device.type == 'cuda'}, "
         f"compile {t.compile}, deterministic {t.deterministic}, seed {t.seed}",
-        f"best epoch picked by {trainer.selected_by}"
-        + (" (no validation images)" if not trainer.split.val else ""),
+        f"best epoch picked by {run.selected_by}"
+        + ("" if run.validated else " (no validation images)"),
         "weights validated and saved: "
         + (f"EMA (decay {t.ema_decay:g})" if t.ema_decay else "the generator's own"),
     ]
-    norms = {cfg.generator.norm, cfg.discriminator.norm if trainer.d_raw is not None else "none"}
+    norms = {cfg.generator.norm, cfg.discriminator.norm if run.discriminator else "none"}
     if world > 1 and "batch" in norms:
         lines.append(
             "norm batch: statistics over each process's own batch, running statistics "

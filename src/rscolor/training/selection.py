@@ -1,27 +1,34 @@
-"""Which epoch is best: the validation score (or the training L1) and its direction."""
+"""Which epoch is best: the validation score (or the training L1) and its direction, both
+from the metric table (`rscolor.metrics.catalog`)."""
 
 from __future__ import annotations
 
 import math
 
-LOWER_IS_BETTER = {"ciede2000", "l1", "train_l1"}
+from rscolor.errors import UserError
+from rscolor.metrics import catalog
+
 TRAIN_L1 = "train_l1"  # what picks the best epoch when there is no validation score
 
 
 def selection_metric(select_metric: str, has_val: bool) -> str:
     """The score that picks the best epoch, as recorded: the configured validation metric,
-    or the training L1 (``train_l1``) without validation images (or for ``l1``, which
-    validation does not compute), never a training score under a validation name."""
-    return select_metric if has_val and select_metric != "l1" else TRAIN_L1
+    or the training L1 (``train_l1``) without validation images (or for a training loss
+    such as ``l1``, which validation does not compute), never a training score under a
+    validation name. A metric the table does not mark selectable is refused."""
+    chosen = catalog.metric(select_metric)
+    if not chosen.selectable:
+        raise UserError(f"train.select_metric {select_metric!r} cannot pick the best epoch")
+    return select_metric if has_val and chosen.source != "training" else TRAIN_L1
 
 
 def is_better(score: float, best: float, metric: str) -> bool:
-    """`score` beats `best` (NaN: none yet) on `metric`."""
+    """`score` beats `best` (NaN: none yet) on `metric` (in the table, with a direction)."""
     if math.isnan(best):
         return True
-    if metric in LOWER_IS_BETTER:
-        return score < best
-    return score > best
+    if catalog.higher_is_better(metric):
+        return score > best
+    return score < best
 
 
 def epoch_score(metric: str, row: dict[str, float], val: dict[str, float]) -> float:

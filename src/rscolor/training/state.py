@@ -139,20 +139,6 @@ class RunState:
         return {k: self.sums[k] / self.sums[f"n_{k}"] for k in self.sums if not k.startswith("n_")}
 
 
-class RunField:
-    """A trainer attribute (``trainer.epoch`` and the like) read from and set on its
-    `RunState`, ``trainer.state``."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        return self if obj is None else getattr(obj.state, self.name)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        setattr(obj.state, self.name, value)
-
-
 # What a last.pt holds beyond a model file, with the type each must have.
 RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
     "config": dict, "generator": dict, "opt_g": dict, "sched_g": dict, "rng": (dict, list),

@@ -4,11 +4,10 @@ schedulers, mixed precision, the NaN guard and the adversarial warm-up / ramp.
 `GanStep.build(cfg, device)` makes everything a step needs (what the trainer and
 ``benchmarks/train_throughput.py`` both use); ``step(lum, target, global_step)`` runs the
 generator, steps the discriminator on real and generated pairs while the adversarial
-factor is above 0, then the generator on 100 L1 (plus loss.ciede_weight x CIEDE2000,
-loss.bins_weight x the 'bins' head's cross-entropy and loss.class_weight x the scene-class
-head's) and the weighted adversarial term. A pretrained encoder starts from its ImageNet
-weights and stays frozen for train.freeze_encoder_epochs. A
-NaN/inf loss on any rank stops every rank together, before the generator's step.
+factor is above 0, then the generator on the sum of its loss terms (`generator_terms`:
+L1, CIEDE2000, the 'bins' and scene-class heads' cross-entropies, the adversarial term,
+each with its weight). A NaN/inf loss on any rank stops every rank together, before the
+generator's step. A pretrained encoder stays frozen for train.freeze_encoder_epochs.
 """
 
 from __future__ import annotations
@@ -34,7 +33,17 @@ from rscolor.models.registry import build_discriminator, build_generator, is_mul
 from rscolor.training import distributed as D
 from rscolor.training.ema import make_ema
 from rscolor.training.encoders import freeze_encoders, init_encoders
-from rscolor.training.losses import bins_loss, ciede_loss, gan_loss, l1_loss
+from rscolor.training.losses import (
+    Generated,
+    LossTerm,
+    TermFn,
+    bins_loss,
+    ciede_loss,
+    gan_loss,
+    l1_loss,
+    loss_logs,
+    total_loss,
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -77,17 +86,6 @@ def lr_lambda(kind: str, epochs: int):
         return 0.5 * (1 + math.cos(math.pi * progress))
 
     return factor
-
-
-class StepField:
-    """A trainer attribute (``trainer.g_raw`` and the like) read from its `GanStep`,
-    ``trainer.step``."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        return self if obj is None else getattr(obj.step, self.name)
 
 
 def _diverged(what: str) -> TrainingDiverged:
@@ -223,7 +221,7 @@ class GanStep:
         labels: torch.Tensor | None = None,
     ) -> dict:
         """One step on a batch (`labels`: class indices, for loss.class_weight); the losses
-        as floats (l1, g_loss, and adv, d_loss, class when they were computed)."""
+        as floats (l1, g_loss, the other terms in force and d_loss when computed)."""
         cfg = self.cfg
         freeze_encoders(self.g_raw, self.encoders_frozen(global_step))
         with self.autocast():
@@ -236,49 +234,58 @@ class GanStep:
             d_loss = self.step_d(lum, target, fakes)
         set_requires_grad(self.d, False)
         with self.autocast():
-            l1 = l1_loss(fakes, target, cfg.loss.chroma_weight)
-            g_loss = cfg.loss.l1_weight * l1
-            ciede = None
-            if cfg.loss.ciede_weight > 0:
-                ciede = ciede_loss(fakes, target, AB_SCALE, cfg.loss.chroma_weight)
-                g_loss = g_loss + cfg.loss.ciede_weight * ciede
-            bins = self.bins_term(target)
-            if bins is not None:
-                g_loss = g_loss + cfg.loss.bins_weight * bins
-            scene = None
-            if logits is not None:
-                if labels is None:
-                    raise UserError("loss.class_weight needs each image's class (its folder)")
-                scene = F.cross_entropy(logits.float(), labels)
-                g_loss = g_loss + cfg.loss.class_weight * scene
-            adv = None
-            if adv_weight > 0:
-                adv = gan_loss(self.d(lum, fakes if self.multiscale else fakes[0]), True)
-                g_loss = g_loss + adv_weight * adv
+            terms = self.generator_terms(Generated(lum, target, fakes, logits, labels), adv_weight)
+            g_loss = total_loss(terms)
         self.check_finite(g_loss, d_loss)
         self.step_g(g_loss)
-        logs = {"l1": float(l1.detach()), "g_loss": float(g_loss.detach())}
-        if ciede is not None:
-            logs["ciede"] = float(ciede.detach())
-        if bins is not None:
-            logs["bins"] = float(bins.detach())
-        if scene is not None:
-            logs["class"] = float(scene.detach())
-        if adv is not None:
-            logs["adv"] = float(adv.detach())
-        if d_loss is not None:
-            logs["d_loss"] = float(d_loss.detach())
-        return logs
+        return loss_logs(terms, g_loss, d_loss)
 
-    def bins_term(self, target: torch.Tensor) -> torch.Tensor | None:
+    def generator_terms(self, batch: Generated, adv_weight: float) -> list[LossTerm]:
+        """The generator's loss terms in force, in the order they are summed and logged;
+        each term's method gives None when it is off (l1 is always on: it is logged)."""
+        loss = self.cfg.loss
+        candidates: list[tuple[str, float, TermFn]] = [
+            ("l1", loss.l1_weight, self.l1_term),
+            ("ciede", loss.ciede_weight, self.ciede_term),
+            ("bins", loss.bins_weight, self.bins_term),
+            ("class", loss.class_weight, self.class_term),
+            ("adv", adv_weight, self.adv_term),
+        ]
+        computed = ((name, weight, term(batch, weight)) for name, weight, term in candidates)
+        return [LossTerm(n, w, value) for n, w, value in computed if value is not None]
+
+    def l1_term(self, batch: Generated, weight: float) -> torch.Tensor:
+        return l1_loss(batch.fakes, batch.target, self.cfg.loss.chroma_weight)
+
+    def ciede_term(self, batch: Generated, weight: float) -> torch.Tensor | None:
+        if weight <= 0:
+            return None
+        return ciede_loss(batch.fakes, batch.target, AB_SCALE, self.cfg.loss.chroma_weight)
+
+    def bins_term(self, batch: Generated, weight: float) -> torch.Tensor | None:
         """The 'bins' head's cross-entropy on this step's scores (None when off)."""
         head = getattr(unwrap(self.g), "head", None)
         if not isinstance(head, ChromaBins):
             return None
         scores, head.scores = head.scores, None  # the module holds no graph past the step
-        if self.cfg.loss.bins_weight <= 0 or scores is None:
+        if weight <= 0 or scores is None:
             return None
-        return bins_loss(scores, target, head, self.cfg.loss.chroma_weight)
+        return bins_loss(scores, batch.target, head, self.cfg.loss.chroma_weight)
+
+    def class_term(self, batch: Generated, weight: float) -> torch.Tensor | None:
+        """The scene-class head's cross-entropy (its logits come with loss.class_weight)."""
+        if batch.logits is None:
+            return None
+        if batch.labels is None:
+            raise UserError("loss.class_weight needs each image's class (its folder)")
+        return F.cross_entropy(batch.logits.float(), batch.labels)
+
+    def adv_term(self, batch: Generated, weight: float) -> torch.Tensor | None:
+        if weight <= 0:
+            return None
+        assert self.d is not None
+        fakes = batch.fakes if self.multiscale else batch.fakes[0]
+        return gan_loss(self.d(batch.lum, fakes), True)
 
     def step_d(
         self, lum: torch.Tensor, target: torch.Tensor, fakes: list[torch.Tensor]

@@ -45,7 +45,7 @@ from rscolor.metrics.evaluate import evaluate_images
 from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
 from rscolor.training import distributed as D
 from rscolor.training.history import plot_history, write_csv
-from rscolor.training.runlog import RunLog, describe
+from rscolor.training.runlog import RunLog, RunScale, describe
 from rscolor.training.selection import (
     epoch_score,
     is_better,
@@ -53,7 +53,6 @@ from rscolor.training.selection import (
 )
 from rscolor.training.setup import build_data, prepare_split
 from rscolor.training.state import (
-    RunField,
     RunState,
     check_resume_state,
     resume_config,
@@ -61,7 +60,7 @@ from rscolor.training.state import (
     seed_everything,
     set_rng_state,
 )
-from rscolor.training.step import GanStep, StepField, TrainingDiverged, unwrap
+from rscolor.training.step import GanStep, TrainingDiverged, unwrap
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
@@ -77,18 +76,6 @@ class TrainSummary:
 
 class Trainer:
     """One training run in RUN: `build`, then `fit` (or `fit(resume=True)`)."""
-
-    # The run's counters live in its RunState, the networks in its GanStep.
-    epoch = RunField()
-    step_in_epoch = RunField()
-    global_step = RunField()
-    best_score = RunField()
-    best_epoch = RunField()
-    history = RunField()
-    g_raw = StepField()
-    d_raw = StepField()
-    g = StepField()
-    opt_g = StepField()
 
     def __init__(
         self,
@@ -223,8 +210,8 @@ class Trainer:
             "color_space": self.cfg.color_space,
             "train_size": self.cfg.data.crop_size,
             "mean_ab": list(self.mean_ab),
-            "best_epoch": self.best_epoch,
-            "best_score": self.best_score,
+            "best_epoch": self.state.best_epoch,
+            "best_score": self.state.best_score,
             "select_metric": self.selected_by,
             "data": self.data_root.name,
             "gsd_note": self.cfg.gsd_note,
@@ -244,50 +231,52 @@ class Trainer:
     # -------------------------------------------------------------- training
     def adv_factor(self) -> float:
         """The share of `gan_weight` in force at this step (`GanStep.adv_factor`)."""
-        return self.step.adv_factor(self.global_step)
+        return self.step.adv_factor(self.state.global_step)
 
     def train_step(
         self, lum: torch.Tensor, target: torch.Tensor, labels: torch.Tensor | None = None
     ) -> dict[str, float]:
-        return self.step(lum, target, self.global_step, labels)
+        return self.step(lum, target, self.state.global_step, labels)
 
     def diverged(self, what: str) -> TrainingDiverged:
         last = self.run_dir / "last.pt"
         kept = f"the last good checkpoint is {last}"
         if not last.is_file():
             kept = "no checkpoint was written yet"
+        where = f"epoch {self.state.epoch + 1}, step {self.state.global_step + 1}"
         return TrainingDiverged(
-            f"{what} became NaN/inf at epoch {self.epoch + 1}, step {self.global_step + 1}; "
+            f"{what} became NaN/inf at {where}; "
             f"stopped, {kept} (try a lower optim.lr, optim.grad_clip, or train.amp: bf16)"
         )
 
     def run_epoch(self) -> None:
-        self.sampler.set_epoch(self.epoch, self.step_in_epoch)
+        state = self.state
+        self.sampler.set_epoch(state.epoch, state.step_in_epoch)
         self.step.train_mode()
         total = self.sampler.batches_per_epoch()
         bar = tqdm(
             self.loader,
             total=total,
-            initial=self.step_in_epoch,
-            desc=f"epoch {self.epoch + 1}/{self.cfg.train.epochs}",
+            initial=state.step_in_epoch,
+            desc=f"epoch {state.epoch + 1}/{self.cfg.train.epochs}",
             disable=not (self.progress and self.dist.is_main),
             dynamic_ncols=True,
         )
         every = self.cfg.train.checkpoint_every_steps
-        first, started = self.step_in_epoch, time.perf_counter()
+        first, started = state.step_in_epoch, time.perf_counter()
         for batch in bar:
             lum = batch["lum"].to(self.device, non_blocking=True)
             target = batch["target"].to(self.device, non_blocking=True)
             labels = batch["label"].to(self.device) if "label" in batch else None
             logs = self.train_step(lum, target, labels)
-            self.state.accumulate(logs)
-            self.global_step += 1
-            self.step_in_epoch += 1
+            state.accumulate(logs)
+            state.global_step += 1
+            state.step_in_epoch += 1
             bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k != "g_loss"})
-            if every and self.global_step % every == 0 and self.step_in_epoch < total:
+            if every and state.global_step % every == 0 and state.step_in_epoch < total:
                 self.save_last()
         bar.close()
-        images = (self.step_in_epoch - first) * self.cfg.train.batch_size * self.dist.world_size
+        images = (state.step_in_epoch - first) * self.cfg.train.batch_size * self.dist.world_size
         self._images_per_s = images / max(time.perf_counter() - started, 1e-9)
 
     # ------------------------------------------------------------ validation
@@ -307,22 +296,22 @@ class Trainer:
             desc="validate",
             chroma=True,
         )
-        unwrap(self.g).train()
+        unwrap(self.step.g).train()
         return result.rows["model"]
 
     def end_epoch(self, started: float) -> None:
         self.step.check_weights()
-        for module in (self.g_raw, self.d_raw):
+        for module in (self.step.g_raw, self.step.d_raw):
             if module is not None:
                 D.broadcast_buffers(self.dist, module)
-        row: dict[str, Any] = {"epoch": self.epoch + 1, "step": self.global_step}
+        row: dict[str, Any] = {"epoch": self.state.epoch + 1, "step": self.state.global_step}
         row.update(self.state.epoch_means())
-        row["lr"] = self.opt_g.param_groups[0]["lr"]  # the lr this epoch trained with
+        row["lr"] = self.step.opt_g.param_groups[0]["lr"]  # the lr this epoch trained with
         self.step.schedulers_step()
         if self.dist.is_main:
             self.record_epoch(row, started)
-        self.epoch += 1
-        self.step_in_epoch = 0
+        self.state.epoch += 1
+        self.state.step_in_epoch = 0
         self.state.sums = {}
         self.save_last()
         D.barrier(self.dist)
@@ -334,21 +323,31 @@ class Trainer:
         row["seconds"] = time.time() - started
         row["train_images_per_s"] = self._images_per_s  # all ranks, data loading included
         score = epoch_score(self.selected_by, row, val)
-        if is_better(score, self.best_score, self.selected_by):
-            self.best_score, self.best_epoch = float(score), self.epoch + 1
+        state = self.state
+        if is_better(score, state.best_score, self.selected_by):
+            state.best_score, state.best_epoch = float(score), state.epoch + 1
             payload = inference_payload(self.eval_generator(), self.cfg, self.meta())
             save_checkpoint(self.run_dir / "best.pt", payload)
-        self.history.append(row)
-        write_csv(self.run_dir / "history.csv", self.history)
-        plot_history(self.run_dir / "history.png", self.history, self.selected_by)
+        state.history.append(row)
+        write_csv(self.run_dir / "history.csv", state.history)
+        plot_history(self.run_dir / "history.png", state.history, self.selected_by)
         shown = {k: round(v, 3) for k, v in row.items() if k.startswith("val_")}
         rate = f"{self._images_per_s:.1f} images/s"
-        self.log(f"epoch {self.epoch + 1} ({rate}): {shown} (best: epoch {self.best_epoch})")
+        self.log(f"epoch {state.epoch + 1} ({rate}): {shown} (best: epoch {state.best_epoch})")
 
     # -------------------------------------------------------------- the run
     def describe(self) -> list[str]:
         """The run's scale, as the log states it."""
-        return describe(self)
+        scale = RunScale(
+            device=self.device,
+            world_size=self.dist.world_size,
+            images=len(self.dataset),
+            steps_per_epoch=self.sampler.batches_per_epoch(),
+            selected_by=self.selected_by,
+            validated=bool(self.split.val),
+            discriminator=self.step.d_raw is not None,
+        )
+        return describe(self.cfg, scale)
 
     def fit(self, resume: bool = False) -> TrainSummary:
         """Train to `train.epochs`; with `resume`, continue RUN/last.pt if there is one.
@@ -368,7 +367,7 @@ class Trainer:
         """Continue last.pt's state, or start afresh (fine-tune init, the mean chroma)."""
         if ckpt is not None:
             self.load_state(ckpt)
-            where = f"epoch {self.epoch + 1}, batch {self.step_in_epoch}"
+            where = f"epoch {self.state.epoch + 1}, batch {self.state.step_in_epoch}"
             self.log(f"resumed from {self.run_dir / 'last.pt'}: {where}")
             if self._ignored_changes:
                 ignored = ", ".join(self._ignored_changes)
@@ -392,10 +391,11 @@ class Trainer:
         for line in self.describe():
             self.log(line)
         started = time.time()
-        while self.epoch < self.cfg.train.epochs:
+        while self.state.epoch < self.cfg.train.epochs:
             epoch_start = time.time()
             self.run_epoch()
             self.end_epoch(epoch_start)
+        state = self.state
         return TrainSummary(
-            self.run_dir, self.epoch, self.best_epoch, self.best_score, time.time() - started
+            self.run_dir, state.epoch, state.best_epoch, state.best_score, time.time() - started
         )

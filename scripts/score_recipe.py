@@ -6,12 +6,13 @@ Each run's best.pt is scored at ``--scale auto`` on the AID val split (evenly sp
 the NWPU-RESISC45 val split, the same images for every row; rows are the mean and the
 spread (half the max - min) over seeds. Nothing here reads a test split.
 
-With ``--speed`` (issue 21's rows) each run also gets the pooled chroma correlation and
-spread on each set (`rscolor.metrics.chroma`, every second pixel), its training images/s
-(the mean of history.csv's epochs) and the generator's inference speed (MP/s, one
-thread, a 512 x 512 input, best of 3):
+With ``--chroma`` (issue 21's rows) each run also gets the pooled chroma correlation and
+spread on each set (`rscolor.metrics.chroma`, every second pixel). ``--speed`` measures,
+again each time it is given (so run it once on a quiet machine), each run's training
+images/s (the mean of history.csv's epochs) and its generator's inference speed (MP/s,
+one thread, a 512 x 512 input, best of 3):
 
-    python scripts/score_recipe.py RUNS --out docs/results/recipe-encoder --speed
+    python scripts/score_recipe.py RUNS --out docs/results/recipe-encoder --chroma --speed
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def speed_of(run: Path, colorizer: Colorizer) -> dict[str, float]:
 
 
 def score_run(
-    run: Path, flip_average: bool = False, temperature: float | None = None, speed: bool = False
+    run: Path, flip_average: bool = False, temperature: float | None = None, chroma: bool = False
 ) -> dict[str, dict[str, float]]:
     colorizer = load_colorizer(run / "best.pt", "cpu")
     colorizer.set_flip_average(flip_average)
@@ -78,12 +79,10 @@ def score_run(
             files,
             references=False,
             progress=False,
-            chroma=speed,
+            chroma=chroma,
         )
-        keys = KEYS + CHROMA_KEYS if speed else KEYS
+        keys = KEYS + CHROMA_KEYS if chroma else KEYS
         scores[name] = {k: result.rows["model"][k] for k in keys}
-    if speed:
-        scores["speed"] = speed_of(run, colorizer)
     return scores
 
 
@@ -109,23 +108,25 @@ def aggregate(runs: dict[str, dict]) -> dict[str, dict]:
 
 
 def speed_markdown(table: dict[str, dict]) -> str:
-    """Issue 21's columns: chroma correlation and spread on each set, and speed."""
+    """Issue 21's columns: chroma correlation and spread on each set (rows without them are
+    left out), and speed ("-" where not measured)."""
     head = (
         "| row | AID corr. | AID spread | NWPU corr. | NWPU spread | train images/s "
         "| inference MP/s |"
     )
     lines = [head, "|" + "---|" * 7]
     for row, r in table.items():
-        if "speed" not in r:
+        if any("chroma_corr" not in r[set_name] for set_name in SETS):
             continue
         cells = [row]
         for set_name in SETS:
             s = r[set_name]
             corr, spread = s["chroma_corr"], s["chroma_spread"][0]
             cells += [f"{corr[0]:.3f} ± {corr[1]:.3f}", f"{spread:.2f}"]
+        speed = r.get("speed")
         cells += [
-            f"{r['speed']['train_images_per_s'][0]:.1f}",
-            f"{r['speed']['inference_mp_per_s'][0]:.3f}",
+            f"{speed['train_images_per_s'][0]:.1f}" if speed else "-",
+            f"{speed['inference_mp_per_s'][0]:.3f}" if speed else "-",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -164,7 +165,10 @@ def main() -> None:
         help="Decode 'bins' heads at this annealed-mean temperature (rows named ROW@tT).",
     )
     parser.add_argument(
-        "--speed", action="store_true", help="Also chroma correlation, spread and speed."
+        "--chroma", action="store_true", help="Also the chroma correlation and spread."
+    )
+    parser.add_argument(
+        "--speed", action="store_true", help="Measure training and inference speed (again)."
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -175,14 +179,16 @@ def main() -> None:
         row, seed = run.name.rsplit("-s", 1)
         name = run.name if args.temperature is None else f"{row}@t{args.temperature:g}-s{seed}"
         if name not in runs:
-            runs[name] = score_run(run, args.flip_average, args.temperature, args.speed)
-            atomic_write_text(cache, json.dumps(runs, indent=1))
+            runs[name] = score_run(run, args.flip_average, args.temperature, args.chroma)
             print(name, json.dumps(runs[name]["aid_val"]), flush=True)
+        if args.speed:
+            runs[name]["speed"] = speed_of(run, load_colorizer(run / "best.pt", "cpu"))
+        atomic_write_text(cache, json.dumps(runs, indent=1))
     table = aggregate(runs)
     suffix = "-tta" if args.flip_average else ""
     atomic_write_text(args.out / f"recipe{suffix}.json", json.dumps(table, indent=1))
     text = markdown(table) + "\n"
-    if args.speed:
+    if args.chroma or args.speed:
         text += "\n" + speed_markdown(table) + "\n"
     atomic_write_text(args.out / f"recipe{suffix}.md", text)
     print(text)

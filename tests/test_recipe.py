@@ -192,3 +192,23 @@ def test_learning_curve_reads_the_history_with_and_without_chroma(tmp_path: Path
     assert "| 1 | 7.500 | 25.0 | - | 3.0 |" in text and "| 2 | 7.000 | 50.0 | 0.410 | 3.1 |" in text
     module.plot(rows, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_score_recipe_rows_average_seeds_and_show_speed_only_where_measured() -> None:
+    module = load_script("scripts/score_recipe.py")
+    base = {"ciede2000": 7.0, "false_color": 0.0, "colorfulness": 9.0, "colorfulness_gt": 18.0}
+    base |= {"acc2": 30.0, "acc5": 80.0, "chroma_corr": 0.4, "chroma_spread": 0.5}
+
+    def seed(ciede: float, **extra: dict) -> dict:
+        return {name: base | {"ciede2000": ciede} for name in module.SETS} | extra
+
+    speed = {"train_images_per_s": 2.0, "inference_mp_per_s": 0.1}
+    table = module.aggregate(
+        {"a-s0": seed(7.0, speed=speed), "a-s1": seed(7.2, speed=speed), "b-s0": seed(8.0)}
+    )
+    assert table["a"]["aid_val"]["ciede2000"] == pytest.approx([7.1, 0.1])
+    assert table["a"]["seeds"] == 2 and "speed" not in table["b"]
+    lines = module.speed_markdown(table).splitlines()
+    assert lines[2].startswith("| a |") and lines[2].endswith("| 2.0 | 0.100 |")
+    assert lines[3].startswith("| b |") and lines[3].endswith("| - | - |")
+    assert "| 50 |" in module.markdown(table)  # colourfulness, % of the truth's

@@ -46,11 +46,7 @@ from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoin
 from rscolor.training import distributed as D
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.runlog import RunLog, RunScale, describe
-from rscolor.training.selection import (
-    epoch_score,
-    is_better,
-    selection_metric,
-)
+from rscolor.training.selection import epoch_score, is_better, selection_metric
 from rscolor.training.setup import build_data, prepare_split
 from rscolor.training.state import (
     RunState,

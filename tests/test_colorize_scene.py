@@ -2,6 +2,7 @@
 merging, the default scale, and `rscolor colorize` on rasters (including its errors)."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -162,6 +163,22 @@ def test_default_tiling_leaves_no_tile_periodic_grid(chroma_of) -> None:
 
     assert dip(tile=32, overlap=8, margin=0) > 0.1
     assert dip() < 0.05
+
+
+def test_default_overlap_keeps_the_step_long_for_coarse_size_multiples() -> None:
+    """Tile starts are aligned to the model's size multiple: with 3/8 overlap a 256 px tile
+    of a model whose size multiple is 64 would step 128 px (1.56x the tiles of a model whose
+    multiple is 32). The default overlap is 64 px there (a 192 px step), and stays 3/8 where
+    5/8 of the tile is already aligned."""
+    models = {m: SimpleNamespace(train_size=128, size_multiple=m) for m in (1, 32, 64)}
+    grids = {m: scene.plan_grid(model, SceneOptions(), 4915, 4915) for m, model in models.items()}
+    assert {m: (g.tile, g.overlap, g.margin) for m, g in grids.items()} == {
+        1: (256, 96, 32),
+        32: (256, 96, 32),
+        64: (256, 64, 21),
+    }
+    assert grids[64].count < grids[32].count
+    assert scene.default_overlap(256, 128) == 96  # a 128 px step would leave 1/2: not taken
 
 
 class CountingSource(ArraySource):

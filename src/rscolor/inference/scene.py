@@ -115,18 +115,32 @@ def default_tile(predictor: Predictor) -> int:
 
 def plan_grid(predictor: Predictor, options: SceneOptions, height: int, width: int) -> TileGrid:
     """The tile grid at the working scale. Defaults: tile = 2 x the training size, overlap
-    = 3/8 of the tile, of which the outer 1/8 (the margin) is left to the neighbour."""
+    = 3/8 of the tile (`default_overlap`), of which the outer 1/8 (the margin) is left to
+    the neighbour."""
     m = predictor.size_multiple
     tile = options.tile if options.tile is not None else default_tile(predictor)
     if tile <= 0 or tile % m:
         raise UserError(f"--tile must be a positive multiple of {m} (the model's size multiple)")
-    overlap = 3 * tile // 8 if options.overlap is None else options.overlap
+    overlap = default_overlap(tile, m) if options.overlap is None else options.overlap
     if not 0 <= overlap < tile:
         raise UserError(f"--overlap must be at least 0 and less than the tile ({tile})")
     margin = min(tile // 8, overlap // 3) if options.margin is None else options.margin
     if not 0 <= 2 * margin <= overlap:
         raise UserError(f"--margin must be at least 0 and at most half the overlap ({overlap})")
     return TileGrid(height, width, tile, overlap, margin, m)
+
+
+def default_overlap(tile: int, align: int) -> int:
+    """3/8 of the tile, or, when tile starts aligned to the model's size multiple could not
+    step the remaining 5/8, the overlap that leaves a step of the next multiple up, if it
+    keeps at least a quarter of the tile: a 256 px tile of a model whose size multiple is 64
+    would otherwise step 128 px (1.56x the tiles of a 160 px step); it steps 192 over a
+    64 px overlap instead (0.71x)."""
+    overlap = 3 * tile // 8
+    if (tile - overlap) % align == 0:
+        return overlap
+    longer = -(-(tile - overlap) // align) * align
+    return tile - longer if 4 * (tile - longer) >= tile else overlap
 
 
 def resolve_batch(options: SceneOptions, tile: int) -> int:

@@ -8,17 +8,18 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 from PIL import Image
 
 from .helpers import (
     assert_user_error,
     make_scene_tree,
-    rscolor_command,
     run_cli,
     run_rscolor,
     save_tiny_checkpoint,
@@ -44,44 +45,106 @@ def _digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.glob("*.png")}
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"{path} never appeared"
+# Run as `python -c PAUSED ARGS`: rscolor ARGS that stops itself (SIGSTOP) once it is
+# mid-run: after its first output (colorize) or before its first epoch (train), its run
+# folder made. Another process then tries the same folder; SIGCONT lets the first finish.
+PAUSED = """
+import os, signal, sys
+from rscolor.cli import colorize_cmd
+from rscolor.cli.main import main
+from rscolor.training.trainer import Trainer
+
+def pause_once(real, after):
+    def wrapper(*args, **kwargs):
+        if not after and not wrapper.paused:
+            wrapper.paused = True
+            os.kill(os.getpid(), signal.SIGSTOP)
+        result = real(*args, **kwargs)
+        if after and not wrapper.paused:
+            wrapper.paused = True
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return result
+    wrapper.paused = False
+    return wrapper
+
+colorize_cmd.colorize_file = pause_once(colorize_cmd.colorize_file, after=True)
+Trainer.run_epoch = pause_once(Trainer.run_epoch, after=False)
+main(sys.argv[1:])
+"""
+
+
+def _start_paused(*args: object) -> subprocess.Popen:
+    """`rscolor ARGS` in a process that is stopped mid-run when this returns."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED, *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        pid, status = os.waitpid(proc.pid, os.WNOHANG | os.WUNTRACED)
+        if pid and os.WIFSTOPPED(status):
+            return proc
+        assert not pid, f"rscolor {args} ended before it was mid-run: {proc.communicate()}"
         time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"rscolor {args} never got mid-run")
+
+
+def _finish(proc: subprocess.Popen) -> tuple[int, str]:
+    os.kill(proc.pid, signal.SIGCONT)
+    _, stderr = proc.communicate(timeout=300)
+    return proc.returncode, stderr
 
 
 def test_two_concurrent_colorize_runs_one_works_the_other_names_the_holder(tmp_path) -> None:
+    """The probe's case: B's outputs are names that A, mid-run, has still to write."""
     model = save_tiny_checkpoint(tmp_path / "tiny.pt")
-    a, b = _pictures(tmp_path / "a", 40), _pictures(tmp_path / "b", 160)
+    a = _pictures(tmp_path / "a", 40, n=6)
+    b = _pictures(tmp_path / "b", 160, n=6)
+    for name in ("x0.png", "x1.png", "x2.png"):
+        (b / name).unlink()  # B: x3-x5 only
     out = tmp_path / "out"
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": src}
-    cmd = [*rscolor_command(), "colorize", "--checkpoint", str(model), "-o", str(out), "--quiet"]
-    first = subprocess.Popen([*cmd, str(a)], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first = _start_paused("colorize", a, "--checkpoint", model, "-o", out, "--quiet")
     try:
-        _wait_for(out / ".rscolor.lock", first)
-        os.kill(first.pid, signal.SIGSTOP)  # run A is mid-run, holding the folder
+        assert sorted(_digests(out)) == ["x0.png"]  # A is mid-run: one output of six
         second = run_rscolor("colorize", b, "--checkpoint", model, "-o", out, "--quiet")
     finally:
-        os.kill(first.pid, signal.SIGCONT)
-    stdout, stderr = first.communicate(timeout=300)
-    assert first.returncode == 0, stderr
+        code, stderr = _finish(first)
+    assert code == 0, stderr
     lines = [line for line in second.stderr.splitlines() if line.strip()]
-    assert second.returncode == 2 and len(lines) == 1, second.stderr
+    assert second.returncode == 2 and len(lines) == 1, (second.returncode, second.stderr)
     assert lines[0].startswith(f"rscolor: error: {out} is in use by rscolor colorize")
     assert f"(pid {first.pid}," in lines[0]
     written = _digests(out)
-    assert sorted(written) == ["x0.png", "x1.png", "x2.png"]
-    mean = np.asarray(Image.open(out / "x0.png").convert("L"), np.float32).mean()
-    assert abs(mean - 40) < 3  # run A's outputs, none of run B's
+    assert sorted(written) == [f"x{i}.png" for i in range(6)]
+    for name in written:  # all six are run A's (shade 40 + i), none of run B's (160 + i)
+        mean = np.asarray(Image.open(out / name).convert("L"), np.float32).mean()
+        assert abs(mean - 40 - int(name[1])) < 3, (name, mean)
     assert not (out / ".rscolor.lock").exists()
     # Run one after the other, the second is refused by the existing outputs.
     again = run_rscolor("colorize", b, "--checkpoint", model, "-o", out, "--quiet")
     assert again.returncode == 2 and "exists (use --force" in again.stderr
     assert _digests(out) == written
+
+
+def test_two_concurrent_training_runs_into_one_folder(tmp_path, capsys) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY_YAML))
+    data = make_scene_tree(tmp_path / "data", per_class=4, size=32)
+    run = tmp_path / "run"
+    args = ["train", "-c", config, "--data", data, "--out", run, "--quiet"]
+    first = _start_paused(*args, "--set", "train.seed=3")  # mid-run: before its first epoch
+    try:
+        assert run.is_dir() and not (run / "best.pt").exists()
+        code, _, err = run_cli([*args, "--set", "train.seed=5"], capsys)
+    finally:
+        first_code, stderr = _finish(first)
+    assert first_code == 0, stderr
+    assert_user_error(code, err, f"is in use by rscolor train (pid {first.pid},")
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["seed"] == 3
+    best = torch.load(run / "best.pt", weights_only=True)
+    assert best["config"]["train"]["seed"] == 3  # run A's files only
+    assert not list(tmp_path.glob(".*lock"))
 
 
 def test_a_second_training_run_into_a_held_run_folder_is_refused(tmp_path, capsys) -> None:

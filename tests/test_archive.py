@@ -188,3 +188,66 @@ def test_a_scene_whose_worker_died_too_often_fails_with_one_line() -> None:
     result = _result(Lost(), Job("/data/a.tif", "a.tif"))
     assert not result.ok and result.source == "/data/a.tif"
     assert result.reason == "KilledWorker: its worker died while running it"
+
+
+def test_a_scene_finished_before_its_worker_died_is_kept_not_failed(archive, tmp_path):
+    """Dask gives up on a scene whose workers died too often (KilledWorker); one of them may
+    have published its output before dying. The run adopts that output as done (not written
+    again), and a rerun after such a failure keeps it instead of refusing it as existing."""
+    from rscolor.archive.manifest import Manifest
+    from rscolor.archive.runner import _finished_before_a_death
+    from rscolor.archive.task import Job, SceneResult
+
+    folder, model, reference = archive
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(reference / "s00.tif", out / "s00.tif")  # published, never reported
+    source, reason = str(folder / "s00.tif"), "KilledWorker: its worker died while running it"
+    lost = SceneResult(source, False, reason)
+    kept = _finished_before_a_death(lost, Job(source, "s00.tif"), settings(model, out))
+    assert kept.ok and not kept.wrote and kept.checksum == sha256(out / "s00.tif")
+    absent = Job(str(folder / "s01.tif"), "s01.tif")
+    assert _finished_before_a_death(lost, absent, settings(model, out)) is lost
+    forced = settings(model, out, overwrite=True)  # the file may be the old one: not adopted
+    assert _finished_before_a_death(lost, Job(source, "s00.tif"), forced) is lost
+    record = Manifest(out / "rscolor-manifest.sqlite")  # a manifest from before this rule
+    record.plan(source, str(out / "s00.tif"))
+    record.start(source)
+    record.failed(source, reason)
+    record.close()
+    stamp = (out / "s00.tif").stat().st_mtime_ns
+    rerun = run([folder / "s00.tif"], model, out)
+    assert (rerun.done, rerun.failed) == (1, 0), rerun.failures
+    assert (out / "s00.tif").stat().st_mtime_ns == stamp
+    row = manifest_rows(out / "rscolor-manifest.sqlite")[source]
+    assert row["status"] == "done" and row["checksum"] == sha256(out / "s00.tif")
+
+
+def test_one_progress_bar_over_the_scenes(archive, tmp_path, capsys):
+    """One bar for the run (not one per scene): scenes done of all, failed, MP/s, ETA."""
+    folder, model, _ = archive
+    out = tmp_path / "out"
+    colorize_archive([str(folder)], str(out), settings(model, out), progress=True)
+    err = capsys.readouterr().err
+    frames = [f for f in err.replace("\r", "\n").splitlines() if f.startswith("scenes:")]
+    assert frames and all("/4 [" in f for f in frames)  # one bar, over the 4 scenes
+    last = frames[-1]
+    assert last.startswith("scenes: 100%") and "4/4 [" in last and "<00:00" in last  # ETA
+    assert "done=4" in last and "failed=0" in last and "mp_s=" in last
+
+
+def test_two_inputs_for_one_output_name_fail_in_the_manifest_and_neither_is_written(
+    archive, tmp_path
+):
+    folder, model, _ = archive
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(folder / "s01.tif", other / "s00.tif")  # another scene, the same file name
+    out = tmp_path / "out"
+    summary = run([folder / "s00.tif", other / "s00.tif"], model, out)
+    assert (summary.done, summary.failed) == (0, 2)
+    rows = manifest_rows(out / "rscolor-manifest.sqlite")
+    for source, reason in summary.failures:
+        assert "would write one output s00.tif: rename one" in reason and "\n" not in reason
+        assert rows[source]["status"] == "failed" and rows[source]["reason"] == reason
+    assert not (out / "s00.tif").exists()

@@ -166,6 +166,7 @@ def test_a_local_cluster_from_the_command_line_with_bad_scenes(tmp_path: Path) -
     assert proc.returncode == 2, proc.stderr
     assert "3 done, 2 failed, 0 skipped" in proc.stdout
     assert "Dask scheduler tcp://127.0.0.1:" in proc.stderr and "2 worker(s)" in proc.stderr
+    assert "dashboard: " in proc.stderr  # its address, or how to get one (bokeh)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("rscolor: error:")]
     assert len(errors) == 1 and "2 of 5 scene(s) failed" in errors[0]
     rows = manifest_rows(out / "rscolor-manifest.sqlite")
@@ -174,3 +175,4 @@ def test_a_local_cluster_from_the_command_line_with_bad_scenes(tmp_path: Path) -
     assert "broken.tif" in broken["reason"]
     assert rows[str(folder / "missing.tif")]["reason"].startswith("input not found")
     assert sorted(p.name for p in out.glob("*.tif")) == ["s00.tif", "s01.tif", "s02.tif"]
+

@@ -7,7 +7,10 @@ What a rerun does with a scene, by its manifest row and its output:
   ``done`` but the output is gone: run again; changed: failed (``--force`` redoes it);
 - anything else: run, unless the output exists (then failed: ``--force`` overwrites), or
   the row says ``running`` (a driver that died after handing it out: the output is
-  checked and kept).
+  checked and kept) or failed with ``KilledWorker`` (the same, a worker that died).
+
+A scene that Dask gives up on (``KilledWorker``) whose output exists was finished by a
+worker that died before reporting: adopted as done during the run.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from rscolor.archive.engines import ClusterOptions, open_engine
 from rscolor.archive.inputs import Scene, collect_scenes
 from rscolor.archive.manifest import MANIFEST_NAME, Manifest, Row
 from rscolor.archive.targets import OutputTarget
-from rscolor.archive.task import Job, SceneResult, TaskSettings
+from rscolor.archive.task import Job, SceneResult, TaskSettings, run_scene
 from rscolor.errors import UserError
 
 
@@ -124,10 +127,15 @@ def _verdict(scene: Scene, row: Row | None, target: OutputTarget, force: bool) -
             return None
         return job if problem.endswith("is gone") else problem
     if target.exists(scene.name):
-        if row is not None and row.status == "running":
+        if row is not None and (row.status == "running" or _lost_by_dask(row)):
             return job  # handed out by a driver that died: the task checks and keeps it
         return f"{target.location(scene.name)} exists (use --force to overwrite)"
     return job
+
+
+def _lost_by_dask(row: Row) -> bool:
+    """A row failed because its workers died (its output, if any, is its own)."""
+    return row.status == "failed" and (row.reason or "").startswith("KilledWorker")
 
 
 def _run_jobs(
@@ -177,7 +185,7 @@ def _drive(
     while pending:
         for future in engine.wait_first(set(pending)):
             job = pending.pop(future)
-            result = _result(future, job)
+            result = _finished_before_a_death(_result(future, job), job, settings)
             if not result.ok and tries[job.source] <= retries:
                 submit(job)
                 continue
@@ -202,6 +210,21 @@ def _result(future: Any, job: Job) -> SceneResult:
         name = type(exc).__name__
         reason = "its worker died while running it" if name == "KilledWorker" else str(exc)
         return SceneResult(job.source, False, f"{name}: {reason}".splitlines()[0])
+
+
+def _finished_before_a_death(result: SceneResult, job: Job, settings: TaskSettings) -> SceneResult:
+    """A scene that Dask gave up on (its workers died too often) may have been finished: a
+    worker publishes an output whole, then reports, and can die in between (a scene beside
+    one that kills its worker). Its output, when there, is its own (the runner hands out only
+    scenes whose output is absent, unless --force): adopted here as done, never refused."""
+    if result.ok or settings.overwrite or not (result.reason or "").startswith("KilledWorker"):
+        return result
+    try:
+        if not OutputTarget(settings.out).exists(job.name):
+            return result
+    except UserError:
+        return result
+    return run_scene(job, settings)  # finds the output and adopts it: no model, no write
 
 
 def _record(result: SceneResult, record: Manifest, summary: Summary) -> None:

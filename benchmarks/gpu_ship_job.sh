@@ -21,7 +21,7 @@
 # tracked files are 19.4 MiB), the data (37.0 MiB: train 6,840 + val 600 images, JPEG 4:2:0
 # at luma 45 / chroma 95, scripts/pack_training_data.py's docstring) and the wheels of
 # pydantic, which the GPU machine lacks (2.8 MiB; the versions of requirements/lock.txt):
-#   python scripts/combine_datasets.py data/aid-nwpu ../shared/data/AID ../shared/data/NWPU-RESISC45
+#   python scripts/combine_datasets.py data/aid-nwpu data/AID data/NWPU-RESISC45
 #   python scripts/pack_training_data.py data/aid-nwpu data/packed-aid-nwpu --val-limit 600
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \

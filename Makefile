@@ -49,10 +49,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# ruff, then the layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md).
+# ruff, the layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md),
+# then the type checker on src/ ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 clean:
 	rm -rf demo-output .pytest_cache .ruff_cache

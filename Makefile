@@ -57,7 +57,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf demo-output .pytest_cache .ruff_cache
+	rm -rf demo-output .pytest_cache .ruff_cache .mypy_cache
 
 # The QGIS Processing plugin as an installable zip (QGIS: Plugins > Install from ZIP);
 # stdlib only, so no venv is needed. See docs/qgis.md.

@@ -134,6 +134,7 @@ def test_rscolor_calibrate_writes_json_once(trained, tmp_path: Path, capsys) -> 
         (["--gains", "9"], "--gains 9: expected factors in [0, 4]"),
         (["--temperatures", "0.3"], "needs a model with a 'bins' head"),
         (["--limit", "0"], "--limit 0"),
+        (["--max-false-color", "200"], "--max-false-color 200: expected a percentage"),
     ],
 )
 def test_rscolor_calibrate_bad_input_is_one_line(trained, capsys, extra, needle) -> None:

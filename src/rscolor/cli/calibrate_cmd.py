@@ -39,8 +39,10 @@ def sweep_and_rule(opts: CalibrateOptions) -> tuple[Sweep, Rule]:
     )
     sweep.check()
     rule = Rule(opts.min_colorfulness, opts.max_false_color, opts.max_ciede_ratio)
-    if not 0 <= rule.min_colorfulness or not 0 <= rule.max_false_color <= 100:
-        raise UserError("--min-colorfulness and --max-false-color must be at least 0")
+    if rule.min_colorfulness < 0 or not 0 < opts.max_ciede_ratio:
+        raise UserError("--min-colorfulness must be at least 0, --max-ciede-ratio above 0")
+    if not 0 <= rule.max_false_color <= 100:
+        raise UserError(f"--max-false-color {rule.max_false_color:g}: expected a percentage")
     return sweep, rule
 
 
@@ -54,6 +56,8 @@ def report(calibration: Calibration) -> None:
         print("record it: rscolor export --checkpoint MODEL --format torch-fp16 " + " ".join(args))
     elif calibration.chosen is None:
         print(f"no row has at most {rule.max_false_color:g}% false colour: nothing chosen")
+    else:
+        print("a chroma curve is no `rscolor export` option: Colorizer.set_chroma_curve sets it")
 
 
 def run_calibrate(opts: CalibrateOptions) -> None:

@@ -49,13 +49,15 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# ruff, then the layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md).
+# ruff, the layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md),
+# then the type checker on src/ ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 clean:
-	rm -rf demo-output .pytest_cache .ruff_cache
+	rm -rf demo-output .pytest_cache .ruff_cache .mypy_cache
 
 # The QGIS Processing plugin as an installable zip (QGIS: Plugins > Install from ZIP);
 # stdlib only, so no venv is needed. See docs/qgis.md.

@@ -1,7 +1,7 @@
 """Scene colorization on a large georeferenced mosaic of real AID images: throughput, peak
 RSS, model FLOPs and achieved GFLOP/s against this machine's fp32 matmul peak.
 
-    python benchmarks/colorize_scene.py --data ../shared/data/AID --sizes 2048 8192 \\
+    python benchmarks/colorize_scene.py --data data/AID --sizes 2048 8192 \\
         --backends torch-nchw torch onnx --json bench.json
 
 Each size gets a single-band 8-bit GeoTIFF (EPSG:32633, 2.4 m pixels, a nodata collar on
@@ -17,7 +17,7 @@ FLOPs: torch.utils.flop_counter on one batch of tiles (2 x multiply-adds), times
 the run computed; "GFLOP/Mpx" is per input megapixel, so it includes the tile overlap and
 the working scale. Peak: the best of several 4096^3 fp32 torch matmuls on the same threads.
 
-    python benchmarks/colorize_scene.py --data ../shared/data/AID --figure out.png
+    python benchmarks/colorize_scene.py --data data/AID --figure out.png
 
 makes the artifact figure instead: one AID image at 4x its pixel count (a scene at the
 original AID resolution), colorized as one whole-image pass, with tiles at the training
@@ -436,7 +436,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "AID"))
+    parser.add_argument("--data", default=str(REPO / "data" / "AID"))
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 8192])
     parser.add_argument(

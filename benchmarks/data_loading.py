@@ -1,7 +1,7 @@
 """Is data loading a bottleneck? Samples per second of the training dataset, first pass
 (decode + colour conversion) and cached passes, next to the training step's own rate.
 
-    python benchmarks/data_loading.py --data ../shared/data/AID --images 1000 --crop 128
+    python benchmarks/data_loading.py --data data/AID --images 1000 --crop 128
 
 The training loop on 2 CPU cores takes about 13 images/s at the CPU config (ngf 32, 128 px);
 the loader must be far above that.

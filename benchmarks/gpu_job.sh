@@ -22,7 +22,7 @@
 # per method, 147 s for the six, so 30 epochs are about 12 min per seed one run at a time;
 # JOBS=6 runs the six methods of a seed together.
 #
-# Run from the repository root with data/NWPU-RESISC45 (a copy of ../shared/data/...) carried
+# Run from the repository root with data/NWPU-RESISC45 (README: Getting the data sets) carried
 # (and .whl, if the machine lacks a dependency):
 #   bash benchmarks/gpu_job.sh
 # CPU dry run of the logic at tiny size (a few minutes):
@@ -30,7 +30,7 @@
 #   SUITE_ARGS="--max-steps-per-epoch 1 --set data.crop_size=32 --set generator.ngf=4 \
 #   --set generator.depth=5 --set discriminator.ndf=4 --set data.num_workers=0 \
 #   --set train.threads=1" BENCH=/tmp/gpu-bench-dry OUT=/tmp/gpu-job-dry \
-#   DATA=../shared/data/NWPU-RESISC45 nice -n 10 bash benchmarks/gpu_job.sh
+#   DATA=data/NWPU-RESISC45 nice -n 10 bash benchmarks/gpu_job.sh
 set -uo pipefail
 
 OUT=${OUT:-$(mktemp -d)}

@@ -9,7 +9,7 @@
 #      skipped on a resumed run, whose last.pt fixes its schedule);
 #   2. rscolor train --resume on the packed copy with its split (the same train / val
 #      assignment as data/aid-nwpu; no test image is in it), cut at TRAIN_TIMEOUT s;
-#   3. scripts/calibrate_saturation.py on CAL_LIMIT val images (the rule of the model card);
+#   3. rscolor calibrate on CAL_LIMIT val images (the rule of the model card);
 #   4. rscolor export --format torch-fp16 of best.pt with the chosen saturation and chroma cap;
 #   5. $OUT (8 files at most come back): log.txt, model.pt (about 11 MiB), calibration.json,
 #      calibration.txt, history.csv, train.log, config.yaml, probe.json.
@@ -21,7 +21,7 @@
 # tracked files are 19.4 MiB), the data (37.0 MiB: train 6,840 + val 600 images, JPEG 4:2:0
 # at luma 45 / chroma 95, scripts/pack_training_data.py's docstring) and the wheels of
 # pydantic, which the GPU machine lacks (2.8 MiB; the versions of requirements/lock.txt):
-#   python scripts/combine_datasets.py data/aid-nwpu ../shared/data/AID ../shared/data/NWPU-RESISC45
+#   python scripts/combine_datasets.py data/aid-nwpu data/AID data/NWPU-RESISC45
 #   python scripts/pack_training_data.py data/aid-nwpu data/packed-aid-nwpu --val-limit 600
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
@@ -58,7 +58,7 @@ EPOCHS_MAX=${EPOCHS_MAX:-200}
 PROBE_ARGS=${PROBE_ARGS:---channels-last}  # as the config trains
 TRAIN_ARGS=${TRAIN_ARGS:-}
 CAL_LIMIT=${CAL_LIMIT:-600}
-GAINS=${GAINS:-1 1.1 1.2 1.3 1.4}
+GAINS=${GAINS:-1,1.1,1.2,1.3,1.4}
 CAL_TIMEOUT=${CAL_TIMEOUT:-100}
 NO_RASTERIO=${NO_RASTERIO:-0}  # 1: hide an installed rasterio (a CPU dry run)
 INSTALL_WHEELS=${INSTALL_WHEELS:-1}  # 0: not the cp312 wheels of .whl (a dry run elsewhere)
@@ -131,9 +131,9 @@ fi
 # 3. Calibrate the saturation on validation (the network on the GPU, metrics on the CPU).
 start=$(date +%s)
 # shellcheck disable=SC2086
-timeout "$CAL_TIMEOUT" "$PY" scripts/calibrate_saturation.py --checkpoint "$RUN/best.pt" \
-  --data "$DATA" --split val --limit "$CAL_LIMIT" --gains $GAINS --device "$DEVICE" \
-  --out "$OUT/calibration.json" >"$OUT/calibration.txt" 2>"$RUN/calibration.err"
+timeout "$CAL_TIMEOUT" "$PY" -m rscolor calibrate --checkpoint "$RUN/best.pt" \
+  --data "$DATA" --split val --limit "$CAL_LIMIT" --gains "$GAINS" --device "$DEVICE" \
+  --out "$OUT/calibration.json" --force >"$OUT/calibration.txt" 2>"$RUN/calibration.err"
 log "calibration exit $? after $(( $(date +%s) - start )) s"
 tr '\r' '\n' <"$RUN/calibration.err" | grep -v "it/s\]" | tail -5 >>"$LOG"  # no progress bars
 

@@ -10,10 +10,10 @@ left out) discounted by --efficiency, plus --val-s per epoch (validation, checkp
 history plot) after --start-s of start-up (the training images' mean colour, loader
 workers, the first decodes). Prints the number and, on stderr, the estimate.
 
-`export-args`: the `rscolor export` options of a calibration (scripts/calibrate_saturation.py
---out): ``--saturation GAIN --max-chroma CAP`` of its chosen row ("gain G", "gain G cap C";
-without a cap, the training pixels' percentile the calibration scored every row with).
-A calibration that chose no row (none within its false-colour limit): saturation 1, with the
+`export-args`: the `rscolor export` options of a calibration (`rscolor calibrate --out`):
+``--saturation GAIN --max-chroma CAP`` of its chosen row ("gain G", "gain G cap C"; without
+a cap, the training pixels' percentile the calibration scored every row with). A
+calibration that chose no row (none within its false-colour limit): saturation 1, with the
 percentile cap.
 """
 

@@ -1,6 +1,6 @@
 """Make one folder-per-class tree out of several, as symbolic links (nothing is copied).
 
-    python scripts/combine_datasets.py data/aid-nwpu ../shared/data/AID ../shared/data/NWPU-RESISC45
+    python scripts/combine_datasets.py data/aid-nwpu data/AID data/NWPU-RESISC45
 
 Training on the result trains on every source's classes together. The split is made per
 class folder with a seed and the class name, so each class keeps the train / test / val

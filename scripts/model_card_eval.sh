@@ -7,7 +7,7 @@
 #       shipped=src/rscolor/weights/default.pt previous=runs/previous-default.pt ...
 set -euo pipefail
 OUT=$1; shift
-DATA=${DATA:-../shared/data}
+DATA=${DATA:-data}
 mkdir -p "$OUT"
 declare -A SETS=(
   [aid-test]="$DATA/AID --split test"

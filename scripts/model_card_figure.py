@@ -1,11 +1,11 @@
 """The figure of docs/model-card.md: test images from several scene classes, colorized by
 each model given, next to the gray input and the ground truth.
 
-    python scripts/model_card_figure.py --data ../shared/data/AID \\
+    python scripts/model_card_figure.py --data data/AID \\
         --split runs/jsdcgan-cpu-aid/split.json \\
         --model "shipped model=src/rscolor/weights/default.pt" \\
         --model "PatchGAN (same budget)=runs/patchgan-cpu-10ep/best.pt" \\
-        --extra ../shared/data/NWPU-RESISC45/airport/airport_001.jpg \\
+        --extra data/NWPU-RESISC45/airport/airport_001.jpg \\
         --out docs/figures/model-card-outputs.jpg
 
 Rows: the first test-split image of each class in --classes (in the split's order), then

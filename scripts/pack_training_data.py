@@ -6,7 +6,7 @@
 The copy keeps the class-folder layout and holds only the images of the train and val
 splits (the test split stays behind: it cannot leak into training); with --val-limit N only
 N val images, evenly spaced over the class-sorted list (`evenly_spaced`, as validation and
-scripts/calibrate_saturation.py --limit pick theirs: --val-limit 600 keeps exactly the 600
+`rscolor calibrate --limit` pick theirs: --val-limit 600 keeps exactly the 600
 val images a calibration with --limit 600 scores on the source). A name whose suffix is
 not .jpg becomes NAME.jpg.
 

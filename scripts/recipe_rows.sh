@@ -8,7 +8,7 @@ set -euo pipefail
 OUT=${1:-runs/recipe}
 SEEDS=${SEEDS:-"0 1"}
 RSCOLOR=${RSCOLOR:-rscolor}
-AID=${AID:-../shared/data/AID}
+AID=${AID:-data/AID}
 BOTH=${BOTH:-data/aid-nwpu}
 # The warm-up and ramp are a quarter of the budget each, as in the 4-epoch shipped run.
 BUDGET="--set train.epochs=2 --set train.max_steps_per_epoch=75 --set data.val_max_images=60 \

@@ -35,7 +35,7 @@ from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
-SETS = {"aid_val": ("../shared/data/AID", 200), "nwpu_val": ("../shared/data/NWPU-RESISC45", 100)}
+SETS = {"aid_val": ("data/AID", 200), "nwpu_val": ("data/NWPU-RESISC45", 100)}
 # The scores kept per set, each checked against the metric table (rscolor.metrics.catalog);
 # with --speed also the pooled ones (the chroma correlation and spread).
 KEYS = known("ciede2000", "false_color", "colorfulness", "colorfulness_gt", "acc2", "acc5")

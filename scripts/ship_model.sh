@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
 # Train the shipped model and the two baselines (L1-only U-Net, PatchGAN; the same budget
 # as stage 1) on AID + NWPU-RESISC45, then calibrate each one's saturation on validation
-# images (scripts/calibrate_saturation.py). The shipped model has three stages:
+# images (`rscolor calibrate`). The shipped model has three stages:
 #   1. configs/recipe-cpu.yaml, 3 epochs (best: epoch 2)      -> RUNS/ship
 #   2. configs/recipe-finetune-cpu.yaml, 1 epoch from stage 1  -> RUNS/ship-long
 #   3. configs/recipe-chroma-cpu.yaml, 2 epochs from stage 2, the chroma-weighted L1
 #      (best: epoch 1)                                         -> RUNS/ship-chroma On a 2-core machine the shipped
 # model trains on one core while the baselines train one after the other on the other
 # (one thread each: faster in total than two threads each, one run at a time).
-#   python scripts/combine_datasets.py data/aid-nwpu ../shared/data/AID ../shared/data/NWPU-RESISC45
+#   python scripts/combine_datasets.py data/aid-nwpu data/AID data/NWPU-RESISC45
 #   bash scripts/ship_model.sh runs
 set -euo pipefail
 RUNS=${1:-runs}
 DATA=${DATA:-data/aid-nwpu}
 ONE="--set train.threads=1"
-GAINS="1 1.1 1.2 1.3 1.4 1.5 1.6"
+GAINS="1,1.1,1.2,1.3,1.4,1.5,1.6"
 
 calibrate() {  # RUN: the gain sweep on 600 val images (docs/model-card.md: the rule)
-  OMP_NUM_THREADS=1 python scripts/calibrate_saturation.py --checkpoint "$1/best.pt" \
-    --data "$DATA" --split val --limit 600 --gains $GAINS --max-chromas 32 28 \
-    --out "$1/calibration.json" > "$1/calibration.log" 2>&1
+  OMP_NUM_THREADS=1 rscolor calibrate --checkpoint "$1/best.pt" --device cpu --quiet \
+    --data "$DATA" --split val --limit 600 --gains "$GAINS" --max-chromas 32,28 \
+    --out "$1/calibration.json" --force > "$1/calibration.log" 2>&1
 }
 train() {  # CONFIG RUN [extra options]
   local config=$1 run=$2; shift 2

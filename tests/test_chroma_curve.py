@@ -14,7 +14,7 @@ from rscolor.inference.chroma_curve import (
     fit_chroma_curve,
 )
 
-from .helpers import load_script, tiny_colorizer
+from .helpers import tiny_colorizer
 
 
 def test_fit_maps_predicted_quantiles_onto_true_ones() -> None:
@@ -92,27 +92,6 @@ def test_chroma_weighted_l1_favours_colourful_pixels_and_keeps_its_scale() -> No
     assert plain[0] == pytest.approx(plain[1])
     assert weighted[1] == pytest.approx(3 * weighted[0])
     assert weighted[0] + weighted[1] == pytest.approx(plain[0] + plain[1])
-
-
-def test_calibration_rule_colour_floor_then_accuracy_limit_then_colour() -> None:
-    choose = load_script("scripts/calibrate_saturation.py").choose
-
-    def row(ciede: float, colour: float, false: float = 0.0) -> dict[str, float]:
-        return {
-            "ciede2000": ciede,
-            "colorfulness": colour,
-            "colorfulness_gt": 10.0,
-            "false_color": false,
-        }
-
-    rows = {"a": row(6.5, 5.0), "b": row(6.8, 6.0), "c": row(7.0, 7.0), "d": row(6.0, 9.0, 0.2)}
-    assert choose(rows, 0.75, 0.01, 6.9) == "b"  # none reaches 7.5; d paints false colour
-    assert choose(rows, 0.75, 0.01, 6.0) == "c"  # none is that accurate: the most colourful
-    assert choose(rows, 0.75, 0.01) == "c"
-    rows["e"] = row(6.9, 8.0)
-    rows["f"] = row(6.7, 7.6)
-    assert choose(rows, 0.75, 0.01, 6.9) == "f"  # two reach the floor: the more accurate
-    assert choose({"d": rows["d"]}, 0.75, 0.01) is None
 
 
 def test_a_model_file_with_a_broken_curve_is_a_user_error() -> None:

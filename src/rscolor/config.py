@@ -1,7 +1,7 @@
 """Typed experiment configuration, loaded from YAML.
 
 Every choice the paper fixes and every choice it leaves open is a field here with a
-documented default (see docs/method-notes.md in the shared folder and docs/design.md).
+documented default (docs/design.md: what the paper fixes, what it leaves open, and why).
 A YAML file only needs the fields it changes.
 """
 

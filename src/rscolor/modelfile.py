@@ -196,7 +196,7 @@ def check_onnx_info(info: Any, source: str) -> tuple[ExperimentConfig, ModelMeta
     """(config, meta, size multiple) from an ONNX file's ``rscolor`` JSON, validated."""
     if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
         raise UserError(f"{source}: not an rscolor ONNX model (its metadata has no config)")
-    multiple = info.get("size_multiple")
+    multiple: Any = info.get("size_multiple")
     if not (_is_number(multiple) and multiple == int(multiple) and 1 <= multiple <= 4096):
         raise UserError(f"{source}: model metadata: size_multiple: expected 1 to 4096")
     cfg = config_from_dict(info["config"], f"{source}: its config")

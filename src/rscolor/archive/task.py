@@ -22,7 +22,7 @@ from rscolor.errors import UserError
 from rscolor.inference.batch import colorize_file
 from rscolor.inference.colorizer import Colorizer
 from rscolor.inference.onnx_backend import load_backend
-from rscolor.inference.scene import RasterOptions, SceneOptions, colorize_raster
+from rscolor.inference.scene import RasterOptions, SceneOptions, SceneReport, colorize_raster
 from rscolor.utils.io import error_reason
 
 
@@ -133,6 +133,7 @@ def _adopt(job: Job, target: OutputTarget, start: float) -> SceneResult:
 def _colorize(colorizer: Colorizer, job: Job, staged: Path, settings: TaskSettings) -> int:
     """Write `job`'s output to `staged`; the number of pixels colorized."""
     threads = settings.model.threads
+    report: SceneReport | None
     if is_remote(job.source):
         report = colorize_raster(
             colorizer, gdal_path(job.source), staged, settings.scene, settings.raster, False,

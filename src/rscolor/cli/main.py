@@ -16,6 +16,7 @@ import typer
 
 from rscolor.cli.options import (
     BenchmarkCommandOptions,
+    CalibrateOptions,
     ColorizeOptions,
     EvaluateOptions,
     ExportOptions,
@@ -37,6 +38,7 @@ app.command("train")(command(TrainOptions, "rscolor.cli.train_cmd:run_train"))
 app.command("evaluate")(command(EvaluateOptions, "rscolor.cli.evaluate_cmd:run_evaluate"))
 app.command("colorize")(command(ColorizeOptions, "rscolor.cli.colorize_cmd:run_colorize"))
 app.command("export")(command(ExportOptions, "rscolor.cli.export_cmd:run_export"))
+app.command("calibrate")(command(CalibrateOptions, "rscolor.cli.calibrate_cmd:run_calibrate"))
 app.command("benchmark")(
     command(BenchmarkCommandOptions, "rscolor.cli.benchmark_cmd:run_benchmark")
 )

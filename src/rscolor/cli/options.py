@@ -262,6 +262,57 @@ class ExportOptions:
     ] = None
 
 
+# ------------------------------------------------------------- calibrate
+@dataclass
+class CalibrateOptions:
+    """Choose a model's saturation on validation images by the shipped model's rule
+    (docs/model-card.md): score every --gains value (x --max-chromas caps, --curve-strengths,
+    --temperatures) in one pass, each with the output chroma capped at the training pixels'
+    --chroma-percentile; among rows with at most --max-false-color % false colour, take the
+    lowest CIEDE2000 with colourfulness >= --min-colorfulness x the truth's, else the most
+    colourful with CIEDE2000 <= --max-ciede-ratio x mean_chroma's, else the most colourful.
+    Prints the table and the `rscolor export` options that record the choice. The test
+    split is never looked at."""
+
+    data: Annotated[Path, typer.Option(help="Folder-per-class image tree the model's split is of.")]
+    checkpoint: Checkpoint = None
+    split: Annotated[str, typer.Option(help="val (the default) or train; never test.")] = "val"
+    limit: Annotated[int | None, typer.Option(help="Score at most N images (evenly spaced).")] = (
+        None
+    )
+    gains: Annotated[str, typer.Option(help="Saturation gains to score, e.g. 1,1.2,1.4.")] = (
+        "1,0.9,0.8,0.7,0.6"
+    )
+    max_chromas: Annotated[
+        str, typer.Option(help="Also score these chroma caps (CIE Lab chroma), e.g. 32,28.")
+    ] = ""
+    curve_strengths: Annotated[
+        str,
+        typer.Option(
+            help="Also score a quantile-matching chroma curve fitted on --fit-limit train "
+            "images, at these strengths (0 = none, 1 = the fitted curve), e.g. 0,0.5,1."
+        ),
+    ] = "0"
+    fit_limit: Annotated[int, typer.Option(help="Train images the curve is fitted on.")] = 300
+    temperatures: Annotated[
+        str, typer.Option(help="A 'bins' head: also sweep its temperature, e.g. 0.38,0.25.")
+    ] = ""
+    chroma_percentile: Annotated[
+        float, typer.Option(help="Cap every row at this percentile of train chroma (0: none).")
+    ] = 99.9
+    cap_images: Annotated[int, typer.Option(help="Train images the cap is measured on.")] = 600
+    min_colorfulness: Annotated[float, typer.Option(help="The rule's colour floor.")] = 0.75
+    max_false_color: Annotated[float, typer.Option(help="The rule's false colour limit, %.")] = 0.01
+    max_ciede_ratio: Annotated[
+        float, typer.Option(help="The rule's CIEDE2000 limit, x mean_chroma's.")
+    ] = 0.9
+    flip_average: Annotated[bool, typer.Option(help="Score with test-time flip averaging.")] = False
+    out: Annotated[Path | None, typer.Option(help="Write the rows and choice as JSON here.")] = None
+    force: ForceOut = False
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto"
+    quiet: Quiet = False
+
+
 # ------------------------------------------------------------- benchmark
 @dataclass
 class BenchmarkCommandOptions:

@@ -18,6 +18,7 @@ sRGB gray: value g in [0, 1] is the colour (g, g, g).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,7 +94,7 @@ class ColorSpace:
             return lab_to_rgb(lab)
         return np.clip((target + 1) / 2, 0, 1).astype(np.float32)
 
-    def chroma_center(self, mean_ab: tuple[float, float]) -> np.ndarray:
+    def chroma_center(self, mean_ab: Sequence[float]) -> np.ndarray:
         """The target that saturation scales around: the training data's mean colour
         (``lab``) or gray (``yuv``). ``rgb`` targets have no separate chroma."""
         if self.name == "rgb":

@@ -5,8 +5,8 @@ the tiling ``rscolor colorize`` uses with it by default.
 Torch checkpoints carry this in their ``meta`` dict; exported ONNX files carry the same
 (:func:`onnx_metadata`) as flat string key-values in ``metadata_props``, so a plugin can
 read, say, ``rscolor.gsd_cm_per_px`` or ``rscolor.tile_size`` with any ONNX reader and no
-JSON parsing. Unknown values (the shipped model records no gsd_m or scene_px) are left
-out of the key-values and shown as "unknown".
+JSON parsing. Unknown values (models from before issue 11 record no gsd_m or scene_px) are
+left out of the key-values and shown as "unknown".
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import logging
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,8 +92,9 @@ def export_onnx(colorizer: Colorizer, path: str | Path, force: bool = True) -> f
                 f: _sym_sqrt for f in (torch.sym_sqrt, getattr(torch, "_sym_sqrt", None)) if f
             },
         )
+    assert program is not None  # dynamo export returns the program
     model = program.model_proto
-    info = {
+    info: dict[str, Any] = {
         "config": colorizer.cfg.to_dict(),
         "meta": colorizer.meta,
         "size_multiple": m,
@@ -235,5 +237,5 @@ def load_backend(
     if colorizer.device.type == "cpu":
         # oneDNN's convolutions run about 1.7x faster on NHWC than on NCHW tensors here
         # (docs/performance.md); outputs agree to float rounding.
-        colorizer.generator.to(memory_format=torch.channels_last)
+        colorizer.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return colorizer

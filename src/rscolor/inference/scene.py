@@ -7,10 +7,11 @@ The pipeline, for a source of H x W pixels and a working scale s:
    enlarging), with invalid (nodata) pixels left out of the averages.
 2. The model runs on overlapping tiles of the working image, invalid pixels filled with
    their tile's valid mean (never black). Default tile: 2x the model's training size, so
-   the model never meets inputs far larger than its training crops (what makes the
-   periodic blob artifact of method-notes), yet has the context that a tile at the
-   training size lacks near its edges (an under-trained model is duller there, which
-   blended 1x tiles turn into a tile-periodic grid; docs/performance.md shows both).
+   the model never meets inputs far larger than its training crops (a U-Net run far
+   beyond its training geometry paints a periodic grid of blobs), yet has the context
+   that a tile at the training size lacks near its edges (an under-trained model is
+   duller there, which blended 1x tiles turn into a tile-periodic grid; both in
+   docs/performance.md).
    Tiles overlap by 3/8 of their size; the outer 1/8 of each tile is left to its
    neighbour and the rest blends with raised-cosine weights
    (:mod:`rscolor.inference.tiling`), one tile row at a time.
@@ -344,7 +345,7 @@ def colorize_raster(
         raster.RasterSource(
             src,
             ropts.band,
-            ropts.stretch,
+            ropts.stretch,  # type: ignore[arg-type]  # checked by RasterSource
             ropts.percentiles,
             ropts.value_range,  # type: ignore[arg-type]
         ) as source,

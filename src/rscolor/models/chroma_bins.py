@@ -40,6 +40,7 @@ class ChromaBins(nn.Module):
     ) -> None:
         super().__init__()
         centres = ab_grid(step, max_chroma)
+        self.centres: torch.Tensor
         self.register_buffer("centres", centres / ab_scale, persistent=False)
         self.ab_scale = float(ab_scale)
         self.step = float(step)
@@ -63,6 +64,7 @@ class ChromaBins(nn.Module):
         self.conv.weight.copy_(
             torch.einsum("qc,cikl->qikl", centres, weight) * self.ab_scale / sigma2
         )
+        assert self.conv.bias is not None
         self.conv.bias.copy_((centres @ bias * self.ab_scale - 0.5 * (centres**2).sum(1)) / sigma2)
 
 

@@ -66,7 +66,7 @@ class MultiScaleDiscriminator(nn.Module):
             g = (
                 gray
                 if gray.shape[-2:] == color.shape[-2:]
-                else F.adaptive_avg_pool2d(gray, color.shape[-2:])
+                else F.adaptive_avg_pool2d(gray, (color.shape[-2], color.shape[-1]))
             )
             feat = branch(torch.cat([g, color], 1))
             if previous is not None:

@@ -149,6 +149,7 @@ class JointStreamGenerator(nn.Module):
         if isinstance(self.fuse, GatedSelection):
             fused = self.fuse(x_i, x_a)
         else:
+            assert self.fuse is not None
             fused = self.fuse(torch.cat([x_i, x_a], 1))
         del x_i, x_a
         image = self.head(fused)

@@ -37,6 +37,7 @@ from flask import (
 )
 from PIL import Image
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from rscolor.color import rgb_luminance_gray
 from rscolor.data.images import read_image
@@ -151,7 +152,9 @@ def create_app(db_path: str | Path, behind_proxy: bool = False) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     app.config["STUDY_DB"] = db_path
     if behind_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+            app.wsgi_app, x_for=1, x_proto=1, x_host=1
+        )
     for register in (_register_hooks, _register_pages, _register_sessions, _register_api):
         register(app)
     return app
@@ -169,7 +172,7 @@ def _session_rater() -> str | None:
     return db.rater_for_token(_conn(), request.cookies.get(COOKIE))
 
 
-def _set_session(response: Response, token: str) -> Response:
+def _set_session(response: BaseResponse, token: str) -> BaseResponse:
     response.set_cookie(
         COOKIE,
         token,

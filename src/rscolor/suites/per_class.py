@@ -39,7 +39,8 @@ def write_per_class(
     metrics = [m for m in PER_CLASS if any(m in v for c in means.values() for v in c.values())]
     floor = means["mean_chroma"]
     classes = list(floor)
-    rows, wrong = [], {m.key: [] for m in methods}
+    rows: list[list[str]] = []
+    wrong: dict[str, list[tuple[float, str]]] = {m.key: [] for m in methods}
     for cls in classes:
         cells = [cls or "(root)", str(floor[cls]["images"])]
         for col in columns:

@@ -22,7 +22,7 @@ def init_encoders(g: nn.Module, cfg: ExperimentConfig) -> str | None:
     if not encoders or not cfg.generator.encoder_pretrained:
         return None
     source = pretrained_source()
-    return [load_pretrained(encoder, source) for encoder in encoders][0]
+    return [load_pretrained(e, source) for e in encoders][0]  # type: ignore[arg-type]
 
 
 def freeze_encoders(g: nn.Module, frozen: bool) -> None:

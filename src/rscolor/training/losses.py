@@ -43,7 +43,7 @@ def _at_scale(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     """The target pooled to a (coarser) side output's size."""
     if pred.shape[-2:] == target.shape[-2:]:
         return target
-    return F.adaptive_avg_pool2d(target, pred.shape[-2:])
+    return F.adaptive_avg_pool2d(target, (pred.shape[-2], pred.shape[-1]))
 
 
 def ciede_loss(

@@ -47,7 +47,7 @@ def rng_state() -> dict[str, Any]:
         "python": [version, list(internal), gauss_next],
         "numpy": {
             "kind": kind,
-            "key": torch.from_numpy(key.astype(np.int64)),
+            "key": torch.from_numpy(np.asarray(key, dtype=np.int64)),
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(gauss),

@@ -62,7 +62,7 @@ def unwrap(module: nn.Module) -> nn.Module:
         if isinstance(module, DistributedDataParallel):
             module = module.module
         elif hasattr(module, "_orig_mod"):
-            module = module._orig_mod
+            module = module._orig_mod  # type: ignore[assignment]  # torch.compile's
         else:
             return module
 
@@ -139,8 +139,8 @@ class GanStep:
         d = build_discriminator(cfg)
         d = d.to(device) if d is not None else None
         if device.type == "cuda" and cfg.train.channels_last:
-            g = g.to(memory_format=torch.channels_last)
-            d = d.to(memory_format=torch.channels_last) if d is not None else None
+            g = g.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            d = d.to(memory_format=torch.channels_last) if d is not None else None  # type: ignore[call-overload]
         g_raw, d_raw = g, d
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.lr, betas=betas)
@@ -160,7 +160,7 @@ class GanStep:
             g = DistributedDataParallel(g, device_ids=ids)
             d = DistributedDataParallel(d, device_ids=ids) if d is not None else None
         if cfg.train.compile:
-            g = torch.compile(g)
+            g = torch.compile(g)  # type: ignore[assignment]  # an OptimizedModule
         ema = make_ema(g_raw, cfg.train.ema_decay) if cfg.train.ema_decay else None
         step = cls(
             cfg, device, dist, g_raw, d_raw, g, d, opt_g, opt_d, sched_g, sched_d, scaler, ema

@@ -91,14 +91,14 @@ class Trainer:
         self.progress = progress
         self.dist, self.device = D.init_distributed(cfg.train.device)
         self.state = RunState()
-        self.step: GanStep | None = None  # set by `build`
+        self.step: GanStep = None  # type: ignore[assignment]  # set by `build`
         self.classes: list[str] | None = None  # the scene-class head's, set by `build`
         self.runlog = RunLog(self.run_dir, self.dist.is_main, progress)
         self.mean_ab: tuple[float, float] = (0.0, 0.0)
         self._ignored_changes: list[str] = []
         self._images_per_s = math.nan
         self.scene_px = 0
-        self.selected_by = cfg.train.select_metric  # set from the split in `build`
+        self.selected_by: str = cfg.train.select_metric  # set from the split in `build`
 
     # ----------------------------------------------------------------- set-up
     def log(self, message: str) -> None:

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from rscolor.config import ExperimentConfig, config_from_dict, load_config
+from rscolor.experiment import ExperimentConfig, config_from_dict, load_config
 from rscolor.inference.colorizer import Colorizer
 from rscolor.modelfile import inference_payload, save_checkpoint
 from rscolor.models import build_generator

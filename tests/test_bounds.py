@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rscolor.config import ExperimentConfig
+from rscolor.experiment import ExperimentConfig
 
 from .helpers import assert_user_error, run_cli
 

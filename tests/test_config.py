@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rscolor.config import ExperimentConfig, load_config
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, load_config
 
 CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
 

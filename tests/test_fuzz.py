@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from rscolor.cli.colorize_cmd import parse_pair
-from rscolor.config import ExperimentConfig, config_from_dict, load_config
 from rscolor.data.images import read_gray, read_image
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, config_from_dict, load_config
 from rscolor.inference.model_info import terminal_safe
 from rscolor.inference.scale import MAX_SCALE, parse_scale
 from rscolor.modelfile import META_NUMBERS, ModelMeta, checked_meta

@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 
 from rscolor.cli.main import main
-from rscolor.config import ExperimentConfig, config_from_dict
 from rscolor.data.split import Split, load_or_make_split, make_split
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, config_from_dict
 from rscolor.training.trainer import Trainer
 
 from .helpers import assert_one_line_error, make_scene_tree, run_rscolor, tiny_config

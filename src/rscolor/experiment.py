@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from pydantic import (
+    BaseModel,
     Field,
     SerializeAsAny,
     ValidationError,
@@ -33,7 +34,12 @@ from rscolor.config import (
 from rscolor.errors import UserError
 from rscolor.models.joint_stream import JointStreamOptions
 from rscolor.models.options import DiscriminatorOptions, GeneratorOptions
-from rscolor.models.registry import discriminator_options, generator_options
+from rscolor.models.registry import (
+    DISCRIMINATORS,
+    GENERATORS,
+    discriminator_options,
+    generator_options,
+)
 from rscolor.utils.dotted import deep_merge
 
 # Validation context: fields of another registered network are dropped, not refused (a
@@ -84,6 +90,20 @@ class ExperimentConfig(Strict):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def section_models() -> dict[str, list[type[BaseModel]]]:
+    """Each config section's classes: one for a shared section, every registered options
+    class for ``generator`` and ``discriminator`` (for checks over all fields)."""
+    networks = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}
+    out: dict[str, list[type[BaseModel]]] = {}
+    for section, info in ExperimentConfig.model_fields.items():
+        if section in networks:
+            classes = [entry.options for entry in networks[section].values()]
+            out[section] = list(dict.fromkeys(classes))
+        elif isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            out[section] = [info.annotation]
+    return out
 
 
 def _drop_others(info: ValidationInfo) -> bool:

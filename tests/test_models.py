@@ -16,7 +16,12 @@ from rscolor.models.discriminators import MultiScaleDiscriminatorOptions, pyrami
 from rscolor.models.gsm import GatedSelection
 from rscolor.models.lcfe import LCFE, pooled_grid
 from rscolor.models.options import DiscriminatorOptions
-from rscolor.models.registry import DISCRIMINATORS, GENERATORS, discriminator_options
+from rscolor.models.registry import (
+    DISCRIMINATORS,
+    GENERATORS,
+    Generator,
+    discriminator_options,
+)
 from rscolor.models.unet import UNet
 
 from .helpers import TINY_NETWORKS, tiny_config
@@ -174,6 +179,7 @@ def test_every_generator_trains(name: str, space: str) -> None:
 @pytest.mark.parametrize("name", GENERATOR_NAMES)
 def test_every_generator_honours_its_size_multiple(name: str) -> None:
     _, g = tiny_generator(name)
+    assert isinstance(g, Generator)
     m = g.size_multiple
     assert isinstance(m, int) and 1 <= m <= 4096
     with torch.no_grad():

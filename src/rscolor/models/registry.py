@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from pydantic import ValidationError
@@ -61,6 +61,7 @@ from rscolor.models.options import (
 from rscolor.models.unet import UNetGenerator, UNetOptions
 
 
+@runtime_checkable
 class Generator(Protocol):
     """The generator protocol (the module docstring has its optional parts)."""
 
@@ -155,7 +156,9 @@ def _options_class(
     raise _error(PydanticCustomError("unknown_name", message), "name", name)
 
 
-def _other_owners(options: type[NetworkOptions], table: Mapping[str, Architecture]) -> dict:
+def _other_owners(
+    options: type[NetworkOptions], table: Mapping[str, Architecture]
+) -> dict[str, str]:
     """Field -> the name of a registered network that has it, for fields `options` lacks."""
     owners: dict[str, str] = {}
     for name, entry in table.items():

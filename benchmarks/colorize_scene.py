@@ -55,7 +55,7 @@ def pick_model(checkpoint: str | None, workdir: Path) -> tuple[Path, str]:
     shipped = REPO / "src" / "rscolor" / "weights" / "default.pt"
     if shipped.is_file():
         return shipped, "the shipped model (src/rscolor/weights/default.pt)"
-    from rscolor.config import load_config
+    from rscolor.experiment import load_config
     from rscolor.modelfile import inference_payload, save_checkpoint
     from rscolor.models import build_generator
 

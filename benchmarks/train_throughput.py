@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rscolor.config import load_config
+from rscolor.experiment import load_config
 from rscolor.inference.colorizer import pick_device
 from rscolor.models.blocks import count_parameters
 from rscolor.suites.methods import Method, resolve_configs_dir, suites_for, unique_methods

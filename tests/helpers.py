@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from pydantic import BaseModel
 from torch import nn
 
-from rscolor.config import ExperimentConfig, config_from_dict, load_config
+from rscolor.experiment import ExperimentConfig, config_from_dict, load_config, section_models
 from rscolor.inference.colorizer import Colorizer
 from rscolor.modelfile import inference_payload, save_checkpoint
 from rscolor.models import build_generator
+from rscolor.models.registry import DISCRIMINATORS, GENERATORS
 
 # ------------------------------------------------- scenes and tiny configs
 CLASS_COLORS = {"forest": (40, 110, 50), "beach": (200, 180, 120), "pond": (50, 90, 140)}
@@ -64,22 +66,43 @@ def load_script(rel: str) -> ModuleType:
     return module
 
 
+# The networks' sizes at test scale; a network takes those of its options it has.
+TINY_NETWORKS: dict[str, dict[str, Any]] = {
+    "generator": {"ngf": 4, "depth": 4, "lcfe_dk": 4, "dropout_layers": 1},
+    "discriminator": {"ndf": 4, "n_layers": 2},
+}
+
+
 def tiny_config(**overrides) -> ExperimentConfig:
-    """A joint-stream model small enough to train a few steps in a second."""
-    raw = {
+    """A joint-stream model small enough to train a few steps in a second (``generator__name``
+    picks another; ``generator={...}`` replaces the whole section)."""
+    raw: dict[str, Any] = {
         "method": "tiny",
         "data": {"crop_size": 32, "cache": True, "val_max_images": 4},
-        "generator": {"ngf": 4, "depth": 4, "lcfe_dk": 4, "dropout_layers": 1},
-        "discriminator": {"ndf": 4, "n_layers": 2},
         "train": {"epochs": 2, "batch_size": 4, "max_steps_per_epoch": 2, "threads": 1},
     }
-    for key, value in overrides.items():
+    fields = {k: v for k, v in overrides.items() if "__" in k}
+    raw |= {k: v for k, v in overrides.items() if "__" not in k}
+    for section, sizes in TINY_NETWORKS.items():
+        if section not in raw:
+            raw[section] = tiny_options(section, sizes, fields)
+    for key, value in fields.items():
         section, _, field = key.partition("__")
-        if field:
-            raw.setdefault(section, {})[field] = value
-        else:
-            raw[section] = value
+        raw.setdefault(section, {})[field] = value
     return config_from_dict(raw)
+
+
+def tiny_options(section: str, sizes: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The tiny sizes the network named in `fields` (or the default one) has."""
+    table = GENERATORS if section == "generator" else DISCRIMINATORS
+    name = fields.get(f"{section}__name", "joint_stream" if section == "generator" else "dcgan")
+    owned = table[name].options.model_fields if name in table else {}
+    return {k: v for k, v in sizes.items() if k in owned}
+
+
+def all_sections() -> list[tuple[str, type[BaseModel]]]:
+    """(section, class) for every class a config section may be read as."""
+    return [(s, model) for s, models in section_models().items() for model in models]
 
 
 # ----------------------------------------------------------- the console script
@@ -282,7 +305,7 @@ TINY: dict[str, Any] = {
 
 
 def method_config(key: str, scale: str = "cpu", tiny: bool = True) -> ExperimentConfig:
-    return load_config(CONFIGS / f"{key}-{scale}.yaml", TINY if tiny else None)
+    return load_config(CONFIGS / f"{key}-{scale}.yaml", TINY if tiny else None, drop_others=True)
 
 
 # ------------------------------------------------------ the CLI in-process

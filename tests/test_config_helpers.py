@@ -54,7 +54,7 @@ def test_overrides_conflict_is_a_user_error() -> None:
 def test_old_multiscale_names_load_as_the_new_ones() -> None:
     """Configs and checkpoints written before the rename name both Multi-G's generator and
     Multi-D's discriminator ``multiscale``."""
-    from rscolor.config import ExperimentConfig, config_from_dict
+    from rscolor.experiment import ExperimentConfig, config_from_dict
 
     cfg = config_from_dict({"generator": {"name": "multiscale"}})
     assert cfg.generator.name == "multiscale_g"
@@ -66,7 +66,7 @@ def test_old_multiscale_names_load_as_the_new_ones() -> None:
 
 
 def test_a_checkpoint_naming_the_old_multiscale_generator_still_loads(tmp_path) -> None:
-    from rscolor.config import config_from_dict
+    from rscolor.experiment import config_from_dict
     from rscolor.inference.colorizer import load_colorizer
     from rscolor.modelfile import inference_payload, save_checkpoint
     from rscolor.models.registry import build_generator
@@ -84,7 +84,7 @@ def test_a_checkpoint_naming_the_old_multiscale_generator_still_loads(tmp_path) 
 def test_a_recorded_config_without_a_later_field_is_the_same_run() -> None:
     """A config recorded before a field with a default was added (here loss.chroma_weight)
     reads as today's: no config difference for the suite, no ignored change on resume."""
-    from rscolor.config import ExperimentConfig, upgraded
+    from rscolor.experiment import ExperimentConfig, upgraded
     from rscolor.training.state import resume_config
 
     now = ExperimentConfig()

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from rscolor.cli.colorize_cmd import parse_pair
-from rscolor.config import ExperimentConfig, config_from_dict, load_config
 from rscolor.data.images import read_gray, read_image
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, config_from_dict, load_config, section_models
 from rscolor.inference.model_info import terminal_safe
 from rscolor.inference.scale import MAX_SCALE, parse_scale
 from rscolor.modelfile import META_NUMBERS, ModelMeta, checked_meta
@@ -54,10 +54,10 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4), max_le
 
 def _fields() -> list[str]:
     out = []
-    for section, info in ExperimentConfig.model_fields.items():
-        sub = getattr(info.annotation, "model_fields", None)
-        out += [f"{section}.{name}" for name in sub] if sub else [section]
-    return out
+    for section, models in section_models().items():
+        out += [f"{section}.{name}" for model in models for name in model.model_fields]
+    out += [s for s in ExperimentConfig.model_fields if s not in section_models()]
+    return list(dict.fromkeys(out))
 
 
 FIELDS = _fields()

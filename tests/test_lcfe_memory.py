@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = textwrap.dedent(
     """
     import resource, torch
-    from rscolor.config import load_config
+    from rscolor.experiment import load_config
     from rscolor.models import build_generator
     torch.set_num_threads(2)
     g = build_generator(load_config("configs/jsdcgan-paper.yaml")).eval()

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from rscolor.color import gray_lightness, rgb_to_lab
-from rscolor.config import load_config
 from rscolor.errors import UserError
+from rscolor.experiment import load_config
 from rscolor.inference.colorizer import load_colorizer
 from rscolor.models import build_discriminator, build_generator
 from rscolor.models.discriminators import ConvDiscriminator, MultiScaleDiscriminator

@@ -1,12 +1,30 @@
+import contextlib
+import warnings
+from typing import Any, get_args
+
+import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 
+from rscolor.color import get_color_space
+from rscolor.experiment import ExperimentConfig, config_from_dict
+from rscolor.inference.colorizer import Colorizer
+from rscolor.inference.onnx_backend import OPSET, TOLERANCE, export_onnx
 from rscolor.models import build_discriminator, build_generator
+from rscolor.models.discriminators import MultiScaleDiscriminatorOptions, pyramid
 from rscolor.models.gsm import GatedSelection
 from rscolor.models.lcfe import LCFE, pooled_grid
+from rscolor.models.options import DiscriminatorOptions
+from rscolor.models.registry import (
+    DISCRIMINATORS,
+    GENERATORS,
+    Generator,
+    discriminator_options,
+)
 from rscolor.models.unet import UNet
 
-from .helpers import tiny_config
+from .helpers import TINY_NETWORKS, tiny_config
 
 
 def assert_all_params_get_grads(module: torch.nn.Module) -> None:
@@ -76,36 +94,20 @@ def test_gsm_equation_2(gate: str) -> None:
     assert_all_params_get_grads(gsm)
 
 
-@pytest.mark.parametrize(
-    "gen,disc,space",
-    [
-        ("joint_stream", "dcgan", "lab"),
-        ("unet", "patchgan", "lab"),
-        ("multiscale_g", "dcgan", "yuv"),
-        ("unet", "multiscale_d", "rgb"),
-    ],
-)
-def test_generator_and_discriminator_shapes_and_gradients(gen: str, disc: str, space: str) -> None:
-    side = 2 if disc == "multiscale_d" else 0
+def test_multiscale_d_judges_the_unets_side_outputs() -> None:
     cfg = tiny_config(
-        color_space=space,
-        generator__name=gen,
-        generator__side_outputs=side,
-        discriminator__name=disc,
+        color_space="rgb",
+        generator__name="unet",
+        generator__side_outputs=2,
+        discriminator__name="multiscale_d",
         discriminator__scales=3,
     )
     g, d = build_generator(cfg), build_discriminator(cfg)
-    channels = 3 if space == "rgb" else 2
+    assert d is not None
     x = torch.randn(2, 1, 32, 32)
-    if disc == "multiscale_d":
-        outs = g(x, multiscale=True)
-        assert [o.shape[-1] for o in outs] == [8, 16, 32]
-        logits = d(x, outs)
-    else:
-        outs = [g(x)]
-        logits = d(x, outs[0])
-    assert outs[-1].shape == (2, channels, 32, 32)
-    sum(logit.mean() for logit in logits).backward()
+    outs = g(x, multiscale=True)
+    assert [tuple(o.shape) for o in outs] == [(2, 3, 8, 8), (2, 3, 16, 16), (2, 3, 32, 32)]
+    sum(logit.mean() for logit in d(x, outs)).backward()
     assert_all_params_get_grads(g)
     assert_all_params_get_grads(d)
 
@@ -115,3 +117,117 @@ def test_joint_stream_runs_on_sizes_other_than_training() -> None:
     assert g.size_multiple == 16
     with torch.no_grad():
         assert g(torch.randn(1, 1, 48, 80)).shape == (1, 2, 48, 80)
+
+
+# ------------------------------------------- every registered network (the registry)
+# A network added to models/registry.py is checked here without a line of its own
+# (docs/architecture.md, "Adding a model"): its options load from a config section and
+# round-trip, a tiny one trains (forward, backward, every parameter gets a gradient),
+# honours its size multiple, and exports to ONNX matching torch under ONNX Runtime.
+GENERATOR_NAMES = sorted(GENERATORS)
+DISCRIMINATOR_NAMES = sorted(DISCRIMINATORS)
+
+
+def tiny_generator(name: str, space: str = "lab") -> tuple[ExperimentConfig, torch.nn.Module]:
+    cfg = tiny_config(generator__name=name, color_space=space)
+    return cfg, build_generator(cfg)
+
+
+def tiny_discriminator(name: str) -> tuple[DiscriminatorOptions, torch.nn.Module]:
+    """A discriminator of the tiny test sizes it has, for a Lab target (1 + 2 channels)."""
+    raw = {"name": name, **TINY_NETWORKS["discriminator"]}
+    options = discriminator_options(raw, drop_others=True)
+    return options, DISCRIMINATORS[name].build(options, 3)
+
+
+def judged(options: DiscriminatorOptions, color: torch.Tensor) -> Any:
+    """What the discriminator judges: the image, or Multi-D's pyramid of it."""
+    if isinstance(options, MultiScaleDiscriminatorOptions):
+        return pyramid(color, options.scales)
+    return color
+
+
+@pytest.mark.parametrize(
+    "section,name",
+    [("generator", n) for n in GENERATOR_NAMES]
+    + [("discriminator", n) for n in DISCRIMINATOR_NAMES],
+)
+def test_registered_options_load_by_name_and_round_trip(section: str, name: str) -> None:
+    table = GENERATORS if section == "generator" else DISCRIMINATORS
+    options = table[name].options
+    assert name in get_args(options.model_fields["name"].annotation), "name: Literal[...]"
+    cfg = config_from_dict({section: {"name": name}})
+    assert type(getattr(cfg, section)) is options
+    assert config_from_dict(cfg.to_dict()) == cfg
+    assert set(cfg.to_dict()[section]) == set(options.model_fields)
+
+
+@pytest.mark.parametrize("space", ["lab", "rgb"])
+@pytest.mark.parametrize("name", GENERATOR_NAMES)
+def test_every_generator_trains(name: str, space: str) -> None:
+    cfg, g = tiny_generator(name, space)
+    m = g.size_multiple
+    x = torch.randn(2, 1, 2 * m, 2 * m, requires_grad=True)
+    out = g(x)
+    channels = get_color_space(space).target_channels
+    assert out.shape == (2, channels, 2 * m, 2 * m)
+    assert out.abs().max() <= 1
+    out.square().mean().backward()
+    assert_all_params_get_grads(g)
+
+
+@pytest.mark.parametrize("name", GENERATOR_NAMES)
+def test_every_generator_honours_its_size_multiple(name: str) -> None:
+    _, g = tiny_generator(name)
+    assert isinstance(g, Generator)
+    m = g.size_multiple
+    assert isinstance(m, int) and 1 <= m <= 4096
+    with torch.no_grad():
+        for h, w in ((m, 3 * m), (3 * m, m), (2 * m, 5 * m)):
+            assert g.eval()(torch.randn(1, 1, h, w)).shape == (1, 2, h, w)
+
+
+@pytest.mark.slow  # the dynamo exporter: tens of seconds each on CPU
+@pytest.mark.parametrize("name", GENERATOR_NAMES)
+def test_every_generator_exports_to_onnx(name: str, tmp_path) -> None:
+    """The product's export (dynamic batch and size; its own parity check at three sizes,
+    one of them twice the training size) on a tiny one."""
+    torch.manual_seed(0)
+    cfg, g = tiny_generator(name)
+    colorizer = Colorizer(g, cfg, {"train_size": cfg.data.crop_size, "method": "tiny"})
+    assert export_onnx(colorizer, tmp_path / f"{name}.onnx") <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", DISCRIMINATOR_NAMES)
+def test_every_discriminator_trains(name: str) -> None:
+    options, d = tiny_discriminator(name)
+    gray = torch.randn(2, 1, 32, 32)
+    color = torch.randn(2, 2, 32, 32, requires_grad=True)
+    logits = d(gray, judged(options, color))
+    assert isinstance(logits, list) and logits and all(t.shape[0] == 2 for t in logits)
+    sum(t.mean() for t in logits).backward()
+    assert_all_params_get_grads(d)
+    assert color.grad is not None and torch.isfinite(color.grad).all()
+
+
+@pytest.mark.slow  # the dynamo exporter: tens of seconds each on CPU
+@pytest.mark.parametrize("name", DISCRIMINATOR_NAMES)
+def test_every_discriminator_exports_to_onnx(name: str, tmp_path) -> None:
+    torch.manual_seed(0)
+    options, d = tiny_discriminator(name)
+    d.eval()
+    gray, color = torch.randn(2, 1, 32, 32), torch.randn(2, 2, 32, 32)
+    args = (gray, judged(options, color))
+    with torch.no_grad():
+        expected = d(*args)
+    onnx_path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings(), contextlib.redirect_stdout(None):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(d, args, str(onnx_path), dynamo=True, opset_version=OPSET)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    flat = [gray, *args[1]] if isinstance(args[1], list) else [gray, color]
+    feeds = {i.name: t.numpy() for i, t in zip(session.get_inputs(), flat, strict=True)}
+    got = session.run(None, feeds)
+    assert len(got) == len(expected)
+    for ours, theirs in zip(expected, got, strict=True):
+        np.testing.assert_allclose(theirs, ours.numpy(), atol=TOLERANCE, rtol=0)

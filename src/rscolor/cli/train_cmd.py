@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from rscolor.cli.options import TrainOptions
-from rscolor.config import load_config
 from rscolor.errors import UserError
+from rscolor.experiment import load_config
 from rscolor.training.trainer import Trainer, TrainingDiverged
 from rscolor.utils.device import check_threads
 from rscolor.utils.dotted import parse_overrides

@@ -12,8 +12,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from rscolor.color import AB_SCALE, ColorSpace, get_color_space
-from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig
 from rscolor.inference.chroma_curve import Curve, apply_chroma_curve, check_curve
 from rscolor.modelfile import (
     ModelMeta,

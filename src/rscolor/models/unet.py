@@ -4,12 +4,50 @@ and as each stream of the joint-stream generator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from rscolor.config import GeneratorConfig
+from rscolor.config import NormName
 from rscolor.models.blocks import down, level_channels, up
+from rscolor.models.options import GeneratorOptions
+
+
+class UNetLevels(GeneratorOptions):
+    """The pix2pix U-Net's widths and levels: the options of every generator built of
+    U-Net levels (``unet``, ``joint_stream``'s streams, ``multiscale_g``)."""
+
+    ngf: int = Field(64, ge=1, le=256, description="Width of the first layer (pix2pix ngf).")
+    depth: int = Field(
+        8, ge=1, le=12, description="Encoder levels of the (micro) U-Net; 8 = pix2pix unet_256."
+    )
+    max_mult: int = Field(8, ge=1, le=16, description="Channel multiplier cap (pix2pix: ngf*8).")
+    norm: NormName = Field("batch", description="Norm layer; 'syncbatch' for multi-GPU BN.")
+    dropout: float = Field(
+        0.5, ge=0.0, lt=1.0, description="Dropout in the innermost decoder layers."
+    )
+    dropout_layers: int = Field(
+        3, ge=0, le=16, description="How many innermost decoder layers use dropout."
+    )
+
+    def too_small(self, crop_size: int) -> str | None:
+        if crop_size < 2**self.depth:  # each level halves the crop
+            return (
+                f"data.crop_size {crop_size} < 2**generator.depth: the encoder would shrink "
+                "it below one pixel"
+            )
+        return None
+
+
+class UNetOptions(UNetLevels):
+    """``generator: {name: unet}``: the U-Net alone (U-Net, PatchGAN, DCGAN, Multi-D)."""
+
+    name: Literal["unet"] = "unet"
+    side_outputs: int = Field(
+        0, ge=0, le=16, description="Decoder levels that also emit an image (Multi-D)."
+    )
 
 
 @dataclass
@@ -90,7 +128,7 @@ class UNet(nn.Module):
         return self.forward_features(x)[0]
 
 
-def unet_from_config(cfg: GeneratorConfig, in_ch: int, out_ch: int, depth: int, tanh: bool) -> UNet:
+def unet_from_config(cfg: UNetLevels, in_ch: int, out_ch: int, depth: int, tanh: bool) -> UNet:
     return UNet(
         in_ch,
         out_ch,
@@ -108,7 +146,7 @@ class UNetGenerator(nn.Module):
     """The U-Net as a colorization generator, with optional decoder side outputs (Multi-D:
     an image at 1/2, 1/4, ... resolution from each of the last decoder levels)."""
 
-    def __init__(self, cfg: GeneratorConfig, in_ch: int, out_ch: int) -> None:
+    def __init__(self, cfg: UNetOptions, in_ch: int, out_ch: int) -> None:
         super().__init__()
         self.net = unet_from_config(cfg, in_ch, out_ch, cfg.depth, tanh=True)
         n_side = min(cfg.side_outputs, cfg.depth - 1)

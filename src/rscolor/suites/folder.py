@@ -10,9 +10,9 @@ from typing import Any
 
 import psutil
 
-from rscolor.config import ExperimentConfig, load_config
 from rscolor.data.split import Split, load_or_make_split
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, load_config
 from rscolor.suites.methods import Method, Suite
 from rscolor.suites.records import BenchmarkOptions
 from rscolor.utils.dotted import deep_merge, get_dotted
@@ -114,11 +114,11 @@ def load_method_configs(
         path = method.config_path(configs_dir, opts.scale)
         if not path.is_file():
             raise UserError(f"missing config for {method.key} at scale {opts.scale}: {path}")
-        base = load_config(path, overrides)
+        base = load_config(path, overrides, drop_others=True)
         cfgs[method.key] = {base.train.seed: base}
         for seed in range(base.train.seed + 1, base.train.seed + opts.seeds):
             cfgs[method.key][seed] = load_config(
-                path, deep_merge(overrides, {"train": {"seed": seed}})
+                path, deep_merge(overrides, {"train": {"seed": seed}}), drop_others=True
             )
     check_shared_budget({k: next(iter(c.values())) for k, c in cfgs.items()})
     return cfgs

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from rscolor.config import ExperimentConfig
 from rscolor.data.split import Split
+from rscolor.experiment import ExperimentConfig
 from rscolor.metrics.evaluate import EvalResult
 from rscolor.suites.methods import Method, Suite
 from rscolor.utils.dotted import deep_merge

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from rscolor.config import upgraded, without_runtime
+from rscolor.config import without_runtime
 from rscolor.errors import UserError
+from rscolor.experiment import upgraded
 from rscolor.models.blocks import count_parameters
 from rscolor.suites.folder import read_json
 from rscolor.suites.parallel import parallel_map

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from rscolor.config import ExperimentConfig
+from rscolor.experiment import ExperimentConfig
 from rscolor.models.efficientnet_lite import load_pretrained, pretrained_source
 
 
@@ -19,7 +19,7 @@ def init_encoders(g: nn.Module, cfg: ExperimentConfig) -> str | None:
     description, or None when nothing is pretrained. A resumed or fine-tuned run loads
     its own weights over these afterwards."""
     encoders = encoders_of(g)
-    if not encoders or not cfg.generator.encoder_pretrained:
+    if not encoders or not getattr(cfg.generator, "encoder_pretrained", True):
         return None
     source = pretrained_source()
     return [load_pretrained(e, source) for e in encoders][0]  # type: ignore[arg-type]

@@ -10,8 +10,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig
+from rscolor.models.registry import norm_layers
 
 
 class RunLog:
@@ -66,7 +67,7 @@ def describe(cfg: ExperimentConfig, run: RunScale) -> list[str]:
         "weights validated and saved: "
         + (f"EMA (decay {t.ema_decay:g})" if t.ema_decay else "the generator's own"),
     ]
-    norms = {cfg.generator.norm, cfg.discriminator.norm if run.discriminator else "none"}
+    norms = set(norm_layers(cfg)) if run.discriminator else {cfg.generator.norm_layer()}
     if world > 1 and "batch" in norms:
         lines.append(
             "norm batch: statistics over each process's own batch, running statistics "

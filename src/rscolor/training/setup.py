@@ -10,11 +10,11 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from rscolor.config import ExperimentConfig
 from rscolor.data.dataset import ColorizationDataset
 from rscolor.data.images import median_side
 from rscolor.data.split import Split, class_of, load_or_make_split
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig
 from rscolor.training import distributed as D
 from rscolor.training.sampler import ResumableSampler
 from rscolor.utils.sampling import evenly_spaced

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from rscolor.config import RUNTIME_FIELDS, ExperimentConfig, upgraded
+from rscolor.config import RUNTIME_FIELDS
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, upgraded
 from rscolor.utils.dotted import flatten, unflatten
 
 

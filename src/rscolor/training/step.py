@@ -24,8 +24,8 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from rscolor.color.spaces import AB_SCALE
-from rscolor.config import ExperimentConfig
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig
 from rscolor.modelfile import float_state, load_checkpoint
 from rscolor.models.chroma_bins import ChromaBins, load_regression_generator
 from rscolor.models.discriminators import pyramid
@@ -122,7 +122,7 @@ class GanStep:
         dist = dist or D.DistInfo()
         if cfg.loss.ciede_weight > 0 and cfg.color_space != "lab":
             raise UserError("loss.ciede_weight needs color_space: lab (CIEDE2000 is on Lab chroma)")
-        if cfg.generator.head == "bins" and cfg.color_space != "lab":
+        if getattr(cfg.generator, "head", None) == "bins" and cfg.color_space != "lab":
             raise UserError("generator.head 'bins' needs color_space: lab (its grid is in Lab)")
         if cfg.train.freeze_encoder_epochs > 0 and dist.enabled:
             raise UserError(
@@ -132,7 +132,7 @@ class GanStep:
         g = build_generator(cfg)
         encoder_init = init_encoders(g, cfg)
         g = g.to(device)
-        if cfg.loss.class_weight > 0 and not cfg.generator.classes:
+        if cfg.loss.class_weight > 0 and not getattr(cfg.generator, "classes", 0):
             raise UserError("loss.class_weight needs the scene-class head (generator.classes)")
         if cfg.loss.bins_weight > 0 and not isinstance(getattr(g, "head", None), ChromaBins):
             raise UserError("loss.bins_weight needs generator.head: bins (the joint stream's)")

@@ -36,13 +36,14 @@ import yaml
 from torch import nn
 from tqdm import tqdm
 
-from rscolor.config import ExperimentConfig, config_from_dict
 from rscolor.data.dataset import mean_ab
 from rscolor.errors import UserError
+from rscolor.experiment import ExperimentConfig, recorded_config
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, shipped_model_path
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.models.registry import norm_layers, with_classes
 from rscolor.training import distributed as D
 from rscolor.training.history import plot_history, write_csv
 from rscolor.training.runlog import RunLog, RunScale, describe
@@ -115,7 +116,7 @@ class Trainer:
                 raise UserError(message) from None
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
-        D.check_norm([cfg.generator.norm, cfg.discriminator.norm], self.dist, self.device)
+        D.check_norm(norm_layers(cfg), self.dist, self.device)
         # Each rank its own seed (its own dropout masks); DDP copies rank 0's initial weights.
         seed_everything(cfg.train.seed + self.dist.rank, cfg.train.deterministic)
         self.split = prepare_split(
@@ -131,7 +132,7 @@ class Trainer:
         the split (recorded in the config, so the model file rebuilds it)."""
         self.classes = self.split.classes() if self.cfg.loss.class_weight > 0 else None
         if self.classes:
-            generator = self.cfg.generator.model_copy(update={"classes": len(self.classes)})
+            generator = with_classes(self.cfg.generator, len(self.classes))
             self.cfg = self.cfg.model_copy(update={"generator": generator})
 
     def build_data(self) -> None:
@@ -196,7 +197,7 @@ class Trainer:
         ckpt = load_checkpoint(last, map_location="cpu")
         check_resume_state(ckpt, last)
         tree, ignored = resume_config(ckpt["config"], self.cfg)
-        self.cfg = config_from_dict(tree, str(last))
+        self.cfg = recorded_config(tree, str(last))
         self._ignored_changes = ignored
         return ckpt
 

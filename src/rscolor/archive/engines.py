@@ -102,6 +102,7 @@ class DaskEngine:
         self._cluster = None
         self._no_workers_wait = options.no_workers_wait
         self._no_workers_since: float | None = None
+        self._next_worker_check = 0.0
         self._next_status_check = time.monotonic() + STATUS_CHECK
         self._erred: set[Any] = set()  # keys the scheduler had as erred at the last check
         self._unread: set[Any] = set()  # ... and failed here: their error never came
@@ -190,6 +191,10 @@ class DaskEngine:
         resume = "rerun the same command to resume (the manifest keeps every finished scene)"
         if self.client.status in ("closing", "closed"):
             raise UserError(f"lost the Dask scheduler: {resume}")
+        now = time.monotonic()
+        if now < self._next_worker_check:  # at most every 5 s: no round trip per result
+            return
+        self._next_worker_check = now + 5
         try:
             workers = self.client.nthreads()
         except (OSError, TimeoutError):  # the scheduler is away: the status above decides
@@ -197,7 +202,6 @@ class DaskEngine:
         if workers:
             self._no_workers_since = None
             return
-        now = time.monotonic()
         if self._no_workers_since is None:
             self._no_workers_since = now
         elif now - self._no_workers_since > self._no_workers_wait:

@@ -6,6 +6,7 @@ manifest is consistent; a rerun does nothing."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 SCENES = 12
+KILLER = str(Path(__file__).with_name("dask_killer.py"))  # a worker preload
 # Generous timeouts: on a loaded machine (other jobs on every core) starting the processes
 # alone took minutes; on an idle one the whole module takes about 40 s.
 
@@ -176,3 +178,81 @@ def test_a_local_cluster_from_the_command_line_with_bad_scenes(tmp_path: Path) -
     assert rows[str(folder / "missing.tif")]["reason"].startswith("input not found")
     assert sorted(p.name for p in out.glob("*.tif")) == ["s00.tif", "s01.tif", "s02.tif"]
 
+
+def test_a_scene_that_kills_its_worker_fails_alone_and_the_run_ends(tmp_path: Path) -> None:
+    """--workers 2, a scene that SIGKILLs every worker that runs it, Dask allowing one death
+    per task. The run used to hang (3 runs in 5): the driver blocked on a result lost with
+    its worker, or waited forever on a cluster whose nannies had stopped restarting
+    workers. Now it ends: the killer fails with one line, the scenes beside it are done
+    (or, a worker died under them too, failed with the same line), nothing stays
+    `running`; or, no worker left, the run ends with one error line after the wait."""
+    import dask
+    import distributed  # noqa: F401 - its config exists before it is changed (and restored)
+
+    from rscolor.archive.engines import ClusterOptions
+    from rscolor.archive.runner import colorize_archive
+    from rscolor.archive.task import ModelSpec, TaskSettings
+    from rscolor.errors import UserError
+
+    folder, model = make_archive(tmp_path, count=3, size=96)
+    shutil.copy(folder / "s00.tif", folder / "kill.tif")
+    out, killer = tmp_path / "out", str(folder / "kill.tif")
+    settings = TaskSettings(ModelSpec(str(model), "torch", "cpu", 1), str(out))
+    cluster = ClusterOptions(workers=2, no_workers_wait=30)
+    lost = "KilledWorker: its worker died while running it"
+    config = {"distributed.worker.preload": [KILLER], "distributed.scheduler.allowed-failures": 1}
+    with dask.config.set(config):
+        try:
+            summary = colorize_archive([str(folder)], str(out), settings, cluster, progress=False)
+        except UserError as exc:  # the nannies stopped restarting workers (Dask's race)
+            assert str(exc).startswith("no Dask worker left for 30 s") and "\n" not in str(exc)
+            assert manifest_rows(out / "rscolor-manifest.sqlite")[killer]["status"] != "done"
+            print("outcome: no worker left")
+            return
+    rows = manifest_rows(out / "rscolor-manifest.sqlite")
+    assert (rows[killer]["status"], rows[killer]["reason"]) == ("failed", lost)
+    assert (killer, lost) in summary.failures and summary.done + summary.failed == 4
+    for row in rows.values():
+        assert row["status"] == "done" or (row["status"], row["reason"]) == ("failed", lost)
+        assert (row["status"] == "done") == Path(row["output"]).exists()
+    print(f"outcome: {summary.line()}")
+
+
+def test_the_driver_ends_on_a_cluster_without_workers_and_on_an_error_never_read(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A task whose error Dask's client cannot read back (a traceback that does not pickle:
+    the client fails an assertion and the future stays pending) is failed by the driver
+    once the scheduler has it as erred twice; a cluster with no worker left ends the run
+    after `no_workers_wait` seconds with one line (Dask alone waits forever)."""
+    from distributed import LocalCluster
+
+    from rscolor.archive import engines
+    from rscolor.archive.runner import _result
+    from rscolor.archive.task import Job
+    from rscolor.errors import UserError
+
+    monkeypatch.setattr(engines, "STATUS_CHECK", 0.5)
+    with LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        options = engines.ClusterOptions(scheduler=cluster.scheduler_address, no_workers_wait=2)
+        engine = engines.DaskEngine(options)
+        try:
+            future = engine.client.submit(_recurse, pure=False)
+            assert engine.wait_first({future}) == {future}
+            assert future.status == "pending"  # the client never heard of the error
+            result = _result(future, Job("/a.tif", "a.tif"), engine.result)
+            assert result is not None and not result.ok
+            assert result.reason == (
+                "RuntimeError: the task failed and Dask could not read back its error"
+            )
+            waiting = engine.client.submit(time.sleep, 300, pure=False)
+            cluster.scale(0)
+            with pytest.raises(UserError, match="^no Dask worker left for 2 s"):
+                engine.wait_first({waiting})
+        finally:
+            engine.close()
+
+
+def _recurse(depth: int = 0) -> int:
+    return _recurse(depth + 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,17 @@ from rscolor.utils.io import error_reason
 # glibc's mmap threshold, so every large array becomes a fresh mmap: scenes ran 1.7x slower
 # (docs/performance.md). The local cluster's workers keep glibc's own.
 NANNY_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# A cluster with no worker for this long ends the run (one error line; a rerun resumes). Long
+# enough for a local cluster's nanny to restart a worker that died, or a batch system to
+# start new ones. Dask itself would wait forever.
+NO_WORKERS_WAIT = 120.0
+# A finished task's result not fetched in this long was lost with its worker: Dask runs the
+# task again (or the wait above ends the run), and the driver waits for it again.
+RESULT_WAIT = 60.0
+# How often the driver asks the scheduler about the tasks it still waits for: one the
+# scheduler saw fail twice in a row that the client never heard of (an error Dask's client
+# could not read back, e.g. an unpicklable traceback) is failed by the driver.
+STATUS_CHECK = 30.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class ClusterOptions:
     scheduler: str | None = None  # an existing cluster's scheduler address
     scheduler_file: Path | None = None  # ... or its scheduler file
     memory_limit: str = "auto"  # per local worker: Dask's "auto" is the memory over N
+    no_workers_wait: float = NO_WORKERS_WAIT  # seconds with no worker before the run ends
 
     @property
     def distributed(self) -> bool:
@@ -68,6 +81,9 @@ class InProcessEngine:
     def submit(self, job: Job, settings: TaskSettings) -> cf.Future[SceneResult]:
         return self._pool.submit(run_scene, job, settings)
 
+    def result(self, future: cf.Future[SceneResult]) -> SceneResult:
+        return future.result()
+
     def wait_first(self, pending: set[Any]) -> set[Any]:
         return cf.wait(pending, return_when=cf.FIRST_COMPLETED).done
 
@@ -84,6 +100,12 @@ class DaskEngine:
         except ImportError:  # pragma: no cover - the archive extra is installed in tests
             raise UserError("Dask needs: pip install 'rscolor[archive]'") from None
         self._cluster = None
+        self._no_workers_wait = options.no_workers_wait
+        self._no_workers_since: float | None = None
+        self._next_worker_check = 0.0
+        self._next_status_check = time.monotonic() + STATUS_CHECK
+        self._erred: set[Any] = set()  # keys the scheduler had as erred at the last check
+        self._unread: set[Any] = set()  # ... and failed here: their error never came
         try:
             if options.workers:
                 self._cluster = _local_cluster(options)
@@ -121,21 +143,72 @@ class DaskEngine:
         key = f"rscolor-scene-{uuid.uuid4().hex}"
         return self.client.submit(run_scene, job, settings, key=key, pure=False)
 
+    def result(self, future: Any) -> SceneResult | None:
+        """The task's result, or Dask's exception; None when a finished task's result was
+        not fetched within RESULT_WAIT s (its worker died holding it: Dask runs it again)."""
+        if future.key in self._unread:
+            raise RuntimeError("the task failed and Dask could not read back its error")
+        try:
+            return future.result(timeout=RESULT_WAIT)
+        except TimeoutError:
+            return None
+
     def wait_first(self, pending: set[Any]) -> set[Any]:
-        """The futures done first; a client that lost its scheduler for good (Dask closes
-        it after its reconnection timeout) ends the run instead of waiting forever."""
+        """The futures done first. Every 5 s the cluster is checked: a client that lost its
+        scheduler for good (Dask closes it after its reconnection timeout), or a cluster
+        with no worker for `no_workers_wait` seconds, ends the run instead of waiting
+        forever (Dask keeps such tasks waiting for a worker that may never come)."""
         from distributed import wait
 
         while True:
-            if self.client.status in ("closing", "closed"):
-                raise UserError(
-                    "lost the Dask scheduler: rerun the same command to resume (the manifest "
-                    "keeps every finished scene)"
-                )
+            self._check_cluster()
+            unread = self._errors_never_read(pending)
+            if unread:
+                return unread
             try:
                 return set(wait(list(pending), timeout=5, return_when="FIRST_COMPLETED").done)
             except TimeoutError:
                 continue
+
+    def _errors_never_read(self, pending: set[Any]) -> set[Any]:
+        """Futures still waiting whose tasks the scheduler had as failed (``erred``) at this
+        check and the one before: their error never reached this client."""
+        now = time.monotonic()
+        if now < self._next_status_check:
+            return set()
+        self._next_status_check = now + STATUS_CHECK
+        waiting = {f.key: f for f in pending if not f.done()}
+        try:
+            states = self.client.sync(self.client.scheduler.get_task_status, keys=list(waiting))
+        except Exception:  # noqa: BLE001 - an older scheduler, or away: checked next time
+            return set()
+        erred = {key for key, state in states.items() if state == "erred"}
+        unread, self._erred = erred & self._erred, erred
+        self._unread |= unread
+        return {waiting[key] for key in unread if key in waiting}
+
+    def _check_cluster(self) -> None:
+        resume = "rerun the same command to resume (the manifest keeps every finished scene)"
+        if self.client.status in ("closing", "closed"):
+            raise UserError(f"lost the Dask scheduler: {resume}")
+        now = time.monotonic()
+        if now < self._next_worker_check:  # at most every 5 s: no round trip per result
+            return
+        self._next_worker_check = now + 5
+        try:
+            workers = self.client.nthreads()
+        except (OSError, TimeoutError):  # the scheduler is away: the status above decides
+            return
+        if workers:
+            self._no_workers_since = None
+            return
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since > self._no_workers_wait:
+            raise UserError(
+                f"no Dask worker left for {self._no_workers_wait:.0f} s (they died, or "
+                f"could not start): {resume}"
+            )
 
     def close(self) -> None:
         client = getattr(self, "client", None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from asyncio import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,11 @@ def _drive(
     while pending:
         for future in engine.wait_first(set(pending)):
             job = pending.pop(future)
-            result = _finished_before_a_death(_result(future, job), job, settings)
+            outcome = _result(future, job, engine.result)
+            if outcome is None:  # its result was lost with its worker: Dask runs it again
+                pending[future] = job
+                continue
+            result = _finished_before_a_death(outcome, job, settings)
             if not result.ok and tries[job.source] <= retries:
                 submit(job)
                 continue
@@ -201,12 +206,13 @@ def _drive(
     summary.seconds = time.perf_counter() - start
 
 
-def _result(future: Any, job: Job) -> SceneResult:
-    """The task's result; a task that could not run (its worker died too often, the
-    cluster went away) is a failed result with Dask's reason."""
+def _result(future: Any, job: Job, fetch: Any = None) -> SceneResult | None:
+    """The task's result (`fetch(future)`, by default ``future.result()``); a task that
+    could not run (its worker died too often, the cluster went away) is a failed result
+    with Dask's reason. None: the result was lost with its worker (Dask runs it again)."""
     try:
-        return future.result()
-    except Exception as exc:
+        return fetch(future) if fetch is not None else future.result()
+    except (Exception, CancelledError) as exc:  # Dask's cancelled futures: not Exception
         name = type(exc).__name__
         reason = "its worker died while running it" if name == "KilledWorker" else str(exc)
         return SceneResult(job.source, False, f"{name}: {reason}".splitlines()[0])

@@ -8,6 +8,7 @@ import pytest
 
 from rscolor.inference.colorizer import shipped_model_path
 from rscolor.inference.model_info import read_model_info
+from rscolor.inference.scene import default_overlap
 from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
 
 from .helpers import assert_user_error, run_cli, tiny_colorizer
@@ -51,7 +52,8 @@ def test_info_on_the_shipped_model(capsys) -> None:
     code, out, _ = run_cli(["info", "--json"], capsys)
     data = json.loads(out)
     assert data["parameters"] > 1_000_000 and data["format"] == "torch"
-    assert data["tile_overlap"] == 3 * data["tile_size"] // 8 and data["meta"] == meta
+    overlap = default_overlap(data["tile_size"], data["size_multiple"])
+    assert data["tile_overlap"] == overlap and data["meta"] == meta
 
 
 def test_info_on_an_exported_onnx_file(described, capsys) -> None:

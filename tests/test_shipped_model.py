@@ -62,7 +62,7 @@ def test_shipped_model_beats_the_trivial_colorizers_on_the_bundled_aid_samples()
     from rscolor.metrics.evaluate import evaluate_images
 
     colorizer = load_colorizer(device="cpu")
-    assert 1.0 <= colorizer.saturation <= 2.0  # calibrated on validation (docs/model-card.md)
+    assert 0.5 <= colorizer.saturation <= 2.0  # calibrated on validation (docs/model-card.md)
     assert colorizer.max_chroma is not None and 30.0 < colorizer.max_chroma < 60.0
     assert colorizer.meta["scene_px"] == 150 and colorizer.meta["gsd_m"] == 2.0  # --scale auto
     files = sorted(p.name for p in SAMPLES.glob("aid_*.jpg"))

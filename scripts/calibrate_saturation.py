@@ -16,8 +16,8 @@ The test split is never looked at.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +30,9 @@ from rscolor.data.split import split_for
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.chroma_curve import Curve, blend_curve, fit_chroma_curve
 from rscolor.inference.colorizer import Colorizer, load_colorizer
-from rscolor.inference.scale import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
 from rscolor.metrics.table import format_table
-from rscolor.models.chroma_bins import set_temperature
+from rscolor.scene.scale import resolve_scale
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
@@ -61,10 +60,8 @@ class SharedPrediction:
         sees at their own size share one network run; others (``--scale auto`` below 1)
         go through the scene pipeline, as `rscolor colorize` would run them."""
         col = self.colorizer
-        scaled = copy.copy(col)
-        scaled.meta = {**col.meta, "saturation": gain}
-        scaled.set_chroma_curve(curve)
-        scaled.set_max_chroma(cap)
+        uncurved = col.with_meta(replace(col.meta, chroma_curve=None))
+        scaled = uncurved.calibrated(saturation=gain, chroma_curve=curve, max_chroma=cap)
         through_scene = rgb_colorizer(scaled)
 
         def colorize(rgb: np.ndarray) -> np.ndarray:
@@ -79,13 +76,7 @@ class SharedPrediction:
 
 def with_temperature(colorizer: Colorizer, temperature: float | None) -> Colorizer:
     """A copy of `colorizer` whose 'bins' head decodes at `temperature` (None: as is)."""
-    if temperature is None:
-        return colorizer
-    tempered = copy.copy(colorizer)
-    tempered.generator = copy.deepcopy(colorizer.generator)
-    if not set_temperature(tempered.generator, temperature):
-        raise SystemExit("--temperatures needs a model with a 'bins' head")
-    return tempered
+    return colorizer if temperature is None else colorizer.calibrated(temperature=temperature)
 
 
 def chroma_percentile(root: Path, files: list[str], percentile: float) -> float:
@@ -106,11 +97,8 @@ def chroma_radii(lab: np.ndarray, center: np.ndarray, step: int = 3) -> np.ndarr
 def fit_curve(colorizer: Colorizer, root: Path, files: list[str]) -> Curve:
     """The quantile-matching chroma curve of `colorizer` (as it is: no gain, no cap) on
     `files`, each run as `rscolor colorize` would run it."""
-    plain = copy.copy(colorizer)
-    plain.meta = {k: v for k, v in colorizer.meta.items() if k not in ("saturation", "max_chroma")}
-    plain.set_chroma_curve(None)
-    run = rgb_colorizer(plain)
-    center = np.asarray(colorizer.meta.get("mean_ab", (0.0, 0.0)), np.float64)
+    run = rgb_colorizer(colorizer.uncalibrated())
+    center = np.asarray(colorizer.meta.mean_ab or (0.0, 0.0), np.float64)
     predicted, true = [], []
     for rel in tqdm(files, desc="fit curve"):
         rgb = read_rgb(root / rel)
@@ -187,14 +175,14 @@ def main() -> None:
     args = parser.parse_args()
 
     colorizer = load_colorizer(args.checkpoint, args.device)
-    colorizer.set_flip_average(args.flip_average or None)
+    colorizer = colorizer.calibrated(flip_average=args.flip_average or None)
     data_cfg = colorizer.cfg.data
     split = split_for(args.checkpoint, args.data, data_cfg.split_ratios, data_cfg.split_seed)
     files = evenly_spaced(split.files(args.split), args.limit)
     if args.chroma_percentile > 0:
         train = evenly_spaced(split.train, 600)
         cap = chroma_percentile(args.data, train, args.chroma_percentile)
-        colorizer.set_max_chroma(cap)
+        colorizer = colorizer.calibrated(max_chroma=cap)
         print(f"max chroma: {cap:.2f} ({args.chroma_percentile:g}th percentile, 600 train images)")
     fitted = None
     if any(s > 0 for s in args.curve_strengths):
@@ -214,7 +202,7 @@ def main() -> None:
         rows,
         args.data,
         files,
-        mean_ab=tuple(colorizer.meta.get("mean_ab", (0.0, 0.0))),
+        mean_ab=colorizer.meta.mean_ab or (0.0, 0.0),
         eval_size=colorizer.cfg.data.eval_size,
     )
     print(f"{len(files)} images, {args.split} split of {args.data}")

@@ -42,6 +42,7 @@ from tqdm import tqdm
 from rscolor.color import ColorSpace
 from rscolor.color.tensor import chroma_space, merge_rgb, to_chroma
 from rscolor.errors import UserError
+from rscolor.modelfile import ModelMeta
 from rscolor.scene.resample import Resample
 from rscolor.scene.scale import resolve_scale
 from rscolor.scene.sources import ArraySink, ArraySource, Sink, Source
@@ -58,7 +59,7 @@ class Predictor(Protocol):
 
     space: ColorSpace
     size_multiple: int
-    meta: dict[str, Any]
+    meta: ModelMeta
 
     @property
     def train_size(self) -> int: ...

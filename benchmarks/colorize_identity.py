@@ -4,8 +4,9 @@ that must not change behaviour (issue 24): run the same commands with each tree'
 
 The commands: the samples/ folder with the shipped model (torch), with an ONNX export of
 it (``rscolor export``), and with ``--backend onnx``; a 16-bit georeferenced mosaic of the
-samples with a nodata corner as a COG, as a tiled GeoTIFF, and as a COG with the ONNX
-export. The ONNX export itself is not compared (it records the version); its outputs are.
+samples with a nodata corner as a COG, as a tiled GeoTIFF, as a COG with the ONNX export,
+and at working scale 1 (many tiles). The ONNX export itself is not compared (it records
+the version); its outputs are.
 
     python benchmarks/colorize_identity.py --before /path/to/main --after . --work /tmp/id
 """
@@ -30,6 +31,7 @@ RUNS = {  # output folder: arguments after `rscolor colorize` ({model}: the ONNX
     "cog": ["{raster}"],
     "gtiff": ["{raster}", "--format", "gtiff"],
     "cog_onnx": ["{raster}", "--checkpoint", "{model}"],
+    "cog_tiles": ["{raster}", "--scale", "1"],
 }
 
 

@@ -176,7 +176,7 @@ def no_model(predictor: Any) -> None:
     """Replace the network by zeros: the pipeline alone (I/O, resampling, blending,
     merging), to measure its overhead and its memory on scenes too large to run the
     model on here."""
-    predictor.generator = None
+    predictor.runner.generator = None  # its weights freed
     predictor.predict_batch = lambda lum: torch.zeros(lum.shape[0], 2, *lum.shape[-2:])
 
 

@@ -55,9 +55,16 @@ class Runner(Protocol):
     `size_multiple`) in, the B x C x H x W target out. :class:`TorchRunner`, and the ONNX
     Runtime session (:class:`rscolor.inference.onnx_backend.OnnxRunner`)."""
 
-    size_multiple: int
-    device: torch.device
-    generator: nn.Module | None  # the torch module, where there is one
+    @property
+    def size_multiple(self) -> int: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def generator(self) -> nn.Module | None:
+        """The torch module, where there is one."""
+        ...
 
     def prepare(self, lum: torch.Tensor) -> torch.Tensor:
         """`lum` where `run` takes it (device, dtype)."""

@@ -59,8 +59,10 @@ class Predictor(Protocol):
     """What the pipeline needs of a model (:class:`Colorizer` and the ONNX backend)."""
 
     space: ColorSpace
-    size_multiple: int
     meta: ModelMeta
+
+    @property
+    def size_multiple(self) -> int: ...
 
     @property
     def train_size(self) -> int: ...

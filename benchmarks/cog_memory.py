@@ -78,7 +78,8 @@ def child(spec: dict[str, Any]) -> None:
     import torch
 
     from rscolor.inference.onnx_backend import load_backend
-    from rscolor.inference.scene import SceneOptions, colorize_raster
+    from rscolor.scene.output import colorize_raster
+    from rscolor.scene.pipeline import SceneOptions
 
     torch.set_num_threads(spec["threads"])
     backend = spec["backend"]
@@ -145,7 +146,7 @@ def main() -> None:
         report = json.loads(done.stdout.strip().splitlines()[-1])
         row = {"size": args.size, "backend": backend, "scale": spec["scale"],
                "peak_rss_mib": report["peak_rss_mib"], "pipeline_s": report["seconds"],
-               "cog_s": report["cog_seconds"], "process_s": time.perf_counter() - start,
+               "cog_s": report["finish_seconds"], "process_s": time.perf_counter() - start,
                "tiles_run": report["tiles_run"], **check_cog(scene, out)}  # fmt: skip
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -176,14 +176,15 @@ def no_model(predictor: Any) -> None:
     """Replace the network by zeros: the pipeline alone (I/O, resampling, blending,
     merging), to measure its overhead and its memory on scenes too large to run the
     model on here."""
-    predictor.generator = None
+    predictor.runner.generator = None  # its weights freed
     predictor.predict_batch = lambda lum: torch.zeros(lum.shape[0], 2, *lum.shape[-2:])
 
 
 def child(spec: dict[str, Any]) -> None:
     """One colorize run in this (fresh) process; prints its report as JSON."""
     from rscolor.inference.onnx_backend import load_backend
-    from rscolor.inference.scene import SceneOptions, colorize_raster
+    from rscolor.scene.output import colorize_raster
+    from rscolor.scene.pipeline import SceneOptions
 
     threads = spec["threads"]
     torch.set_num_threads(threads)
@@ -331,7 +332,7 @@ def tiling_table(col: Any, files: list[Path], n_images: int) -> str:
     mean |delta ab| and the worst column/row of the mean-|ab| profile (a tile grid shows
     up there as periodic peaks)."""
     from rscolor.color import rgb_to_lab
-    from rscolor.inference.scene import SceneOptions, colorize_array
+    from rscolor.scene.pipeline import SceneOptions, colorize_array
 
     t = col.train_size
     recipes = {
@@ -369,7 +370,7 @@ def tiling_table(col: Any, files: list[Path], n_images: int) -> str:
 
 def tile_cost(col: Any, shape: tuple[int, int], opts: Any) -> float:
     """Pixels the model computes per input pixel (the price of the overlap)."""
-    from rscolor.inference.scene import plan_grid
+    from rscolor.scene.pipeline import plan_grid
 
     grid = plan_grid(col, opts, *shape)
     return grid.count * grid.tile_h * grid.tile_w / (shape[0] * shape[1])
@@ -385,7 +386,7 @@ def blob_figure(args: argparse.Namespace, workdir: Path) -> None:
 
     from rscolor.color import rgb_to_lab
     from rscolor.inference.colorizer import load_colorizer
-    from rscolor.inference.scene import SceneOptions, colorize_array
+    from rscolor.scene.pipeline import SceneOptions, colorize_array
 
     model, model_note = pick_model(args.checkpoint, workdir)
     col = load_colorizer(model, "cpu")
@@ -419,9 +420,7 @@ def blob_figure(args: argparse.Namespace, workdir: Path) -> None:
         ax.axis("off")
     meta = col.meta
     score = (
-        f", val {meta.get('select_metric')} {meta['best_score']:.2f}"
-        if "best_score" in meta
-        else ""
+        f", val {meta.select_metric} {meta.best_score:.2f}" if meta.best_score is not None else ""
     )
     fig.suptitle(f"{pick[0].name}, {size} px; model: {model_note}{score}", fontsize=10)
     fig.tight_layout()

@@ -31,7 +31,6 @@ from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, load_colorizer
 from rscolor.metrics.catalog import METRICS, known
 from rscolor.metrics.evaluate import evaluate_images
-from rscolor.models.chroma_bins import set_temperature
 from rscolor.utils.io import atomic_write_text
 from rscolor.utils.sampling import evenly_spaced
 
@@ -67,9 +66,7 @@ def score_run(
     run: Path, flip_average: bool = False, temperature: float | None = None, chroma: bool = False
 ) -> dict[str, dict[str, float]]:
     colorizer = load_colorizer(run / "best.pt", "cpu")
-    colorizer.set_flip_average(flip_average)
-    if temperature is not None and not set_temperature(colorizer.generator, temperature):
-        raise SystemExit(f"{run}: --temperature needs a model with a 'bins' head")
+    colorizer = colorizer.calibrated(flip_average=flip_average, temperature=temperature)
     scores = {}
     for name, (root, limit) in SETS.items():
         files = evenly_spaced(make_split(root).val, limit)

@@ -25,7 +25,7 @@ def make_archive(root: Path, count: int = 12, size: int = 160) -> tuple[Path, Pa
 def reference_outputs(folder: Path, model: Path, out: Path) -> Path:
     """The scenes colorized by the plain in-process loop (no archive machinery)."""
     from rscolor.cli.colorize_cmd import colorize_files
-    from rscolor.inference.scene import SceneOptions
+    from rscolor.scene.pipeline import SceneOptions
 
     colorize_files([folder], out, model, False, "cpu", options=SceneOptions(progress=False),
                    threads=1)  # fmt: skip

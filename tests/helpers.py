@@ -4,6 +4,7 @@ models and GeoTIFFs, and rating-study runs and servers."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import re
@@ -161,6 +162,11 @@ def tiny_colorizer(seed: int = 0, chroma_gain: float = 0.3, **overrides: Any) ->
             last.bias.mul_(chroma_gain)
     meta = {"train_size": cfg.data.crop_size, "method": "tiny"}
     return Colorizer(gen, cfg, meta)
+
+
+def meta_changed(col: Colorizer, **changes: Any) -> Colorizer:
+    """`col` with some metadata fields changed (a model file that records them)."""
+    return col.with_meta(dataclasses.replace(col.meta, **changes))
 
 
 def save_tiny_checkpoint(path: Path, **overrides: Any) -> Path:

@@ -77,11 +77,11 @@ def test_the_sweep_names_its_rows_as_the_script_did() -> None:
 def test_calibrate_scores_every_setting_and_chooses_one(trained) -> None:
     data, best = trained
     colorizer = load_colorizer(best, "cpu")
-    meta_before = dict(colorizer.meta)
+    meta_before = colorizer.meta.to_dict()
     split = make_split(data)
     sweep = Sweep(gains=(1.0, 0.5), max_chromas=(20.0,), curve_strengths=(0.0, 1.0), fit_limit=3)
     result = calibrate(colorizer, data, split, split.val[:3], sweep, progress=False)
-    assert colorizer.meta == meta_before  # the caller's colorizer is left as it was
+    assert colorizer.meta.to_dict() == meta_before  # the caller's colorizer is left as it was
     assert set(result.settings) <= set(result.rows)
     assert {"gray", "mean_chroma"} <= set(result.rows)
     assert len(result.settings) == 8 and result.images == 3

@@ -60,9 +60,10 @@ def test_a_failed_write_exits_nonzero_and_leaves_no_file(tmp_path: Path, kind: s
 
 def test_the_written_geotiff_is_read_back_before_the_rename(tmp_path, monkeypatch) -> None:
     """A writer that reports no error but leaves a truncated file (GDAL on a full disk)."""
-    from rscolor.inference import raster
     from rscolor.inference.colorizer import load_colorizer
-    from rscolor.inference.scene import SceneOptions, colorize_raster
+    from rscolor.scene import raster
+    from rscolor.scene.output import colorize_raster
+    from rscolor.scene.pipeline import SceneOptions
 
     close = raster.GeoTiffSink.close
 

@@ -14,7 +14,7 @@ from rscolor.inference.chroma_curve import (
     fit_chroma_curve,
 )
 
-from .helpers import tiny_colorizer
+from .helpers import meta_changed, tiny_colorizer
 
 
 def test_fit_maps_predicted_quantiles_onto_true_ones() -> None:
@@ -58,20 +58,19 @@ def test_bad_curves_are_refused(bad) -> None:
 
 
 def test_colorizer_applies_the_curve_around_the_mean_colour_before_the_gain() -> None:
-    col = tiny_colorizer(chroma_gain=1.0)
-    col.meta["mean_ab"] = [-3.0, 6.0]
+    col = meta_changed(tiny_colorizer(chroma_gain=1.0), mean_ab=(-3.0, 6.0))
     lum = torch.rand(1, 1, 32, 32) * 2 - 1
     raw = col.predict_batch(lum)
     center = torch.tensor([-3.0, 6.0]).view(1, 2, 1, 1) / 110.0
     doubling = ((0.0, 100.0), (0.0, 200.0))
-    col.set_chroma_curve(doubling)
-    col.set_saturation(0.5)  # doubled, then halved: back to the raw output
-    torch.testing.assert_close(col.predict_batch(lum), raw, atol=1e-6, rtol=1e-5)
-    col.set_saturation(1.0)
-    torch.testing.assert_close(col.predict_batch(lum), center + 2 * (raw - center))
-    col.set_chroma_curve(None)
-    assert "chroma_curve" not in col.meta
-    torch.testing.assert_close(col.predict_batch(lum), raw)
+    curved = col.calibrated(chroma_curve=doubling, saturation=0.5)
+    # doubled, then halved: back to the raw output
+    torch.testing.assert_close(curved.predict_batch(lum), raw, atol=1e-6, rtol=1e-5)
+    curved = curved.calibrated(saturation=1.0)
+    torch.testing.assert_close(curved.predict_batch(lum), center + 2 * (raw - center))
+    plain = curved.uncalibrated()
+    assert plain.meta.chroma_curve is None and "chroma_curve" not in plain.meta.to_dict()
+    torch.testing.assert_close(plain.predict_batch(lum), raw)
 
 
 def test_chroma_weighted_l1_favours_colourful_pixels_and_keeps_its_scale() -> None:
@@ -97,7 +96,7 @@ def test_chroma_weighted_l1_favours_colourful_pixels_and_keeps_its_scale() -> No
 def test_a_model_file_with_a_broken_curve_is_a_user_error() -> None:
     from rscolor.errors import UserError
 
-    col = tiny_colorizer(chroma_gain=1.0)
-    col.meta["chroma_curve"] = [[0.0, 5.0, 3.0], [0.0, 1.0, 2.0]]
+    broken = [[0.0, 5.0, 3.0], [0.0, 1.0, 2.0]]
+    col = meta_changed(tiny_colorizer(chroma_gain=1.0), chroma_curve=broken)
     with pytest.raises(UserError, match="model metadata: chroma_curve"):
         col.predict_batch(torch.zeros(1, 1, 32, 32))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rscolor.errors import UserError
-from rscolor.inference.scene import RasterOptions, SceneOptions, colorize_raster
+from rscolor.scene.output import RasterOptions, colorize_raster
+from rscolor.scene.pipeline import SceneOptions
 
 from .helpers import read_geotiff, samples_mosaic, tiny_colorizer, write_geotiff
 
@@ -60,7 +61,7 @@ def test_cog_output_is_a_valid_cog_with_overviews_georeference_and_mask(
     assert (overview_mask[:, : COLLAR // 2] == 0).all()
     assert (overview_mask[150:170, 200:230] == 0).all()
     assert overview_mask[:140, 30:].min() == 255
-    assert report.output_format == "cog" and report.cog_seconds > 0
+    assert report.output_format == "cog" and report.finish_seconds > 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
 
 

@@ -1,6 +1,7 @@
 """The scene pipeline: seams, tiled vs whole, the blob guard, bounded reads, resampling,
 merging, the default scale, and `rscolor colorize` on rasters (including its errors)."""
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,14 +13,15 @@ from PIL import Image
 from rscolor.color import get_color_space
 from rscolor.color.tensor import merge_rgb
 from rscolor.errors import UserError
-from rscolor.inference import scene
 from rscolor.inference.batch import colorize_file, plan_outputs, rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer
-from rscolor.inference.resample import Resample, resample_matrix
-from rscolor.inference.scale import AUTO_MIN_SCALE, default_scale, parse_scale, resolve_scale
-from rscolor.inference.scene import SceneOptions, colorize_array, colorize_raster
-from rscolor.inference.sources import ArraySink, ArraySource
-from rscolor.inference.tiling import tile_starts
+from rscolor.scene import pipeline as scene
+from rscolor.scene.output import colorize_raster
+from rscolor.scene.pipeline import SceneOptions, colorize_array
+from rscolor.scene.resample import Resample, resample_matrix
+from rscolor.scene.scale import AUTO_MIN_SCALE, default_scale, parse_scale, resolve_scale
+from rscolor.scene.sources import ArraySink, ArraySource
+from rscolor.scene.tiling import tile_starts
 
 from .helpers import (
     assert_user_error,
@@ -119,12 +121,12 @@ def test_defaults_never_run_the_model_far_beyond_its_training_size(tmp_path: Pat
         col, tmp_path / "scene.tif", tmp_path / "scene_out.tif", SceneOptions(progress=False)
     )
     assert len(sizes) > 2 and max(max(s) for s in sizes) <= limit
-    col.meta["scene_scale"] = 0.5  # a model that asks for a coarser working scale
+    col.meta = replace(col.meta, scene_scale=0.5)  # a model asking for a coarser scale
     colorize_raster(
         col, tmp_path / "scene.tif", tmp_path / "half.tif", SceneOptions(progress=False)
     )
     assert max(max(s) for s in sizes) <= limit
-    del col.meta["scene_scale"]
+    col.meta = replace(col.meta, scene_scale=None)
     sizes.clear()
     small = smooth_field(limit, limit - 8)
     Image.fromarray((small * 255).astype(np.uint8)).save(tmp_path / "small.png")
@@ -376,7 +378,7 @@ def test_cli_scale_auto_is_the_default_and_says_why(tmp_path: Path, capsys) -> N
     from rscolor.modelfile import inference_payload, save_checkpoint
 
     col = tiny_colorizer()
-    meta = {**col.meta, "gsd_m": 4.0, "scene_px": 24}
+    meta = {**col.meta.to_dict(), "gsd_m": 4.0, "scene_px": 24}
     model = tmp_path / "auto.pt"
     save_checkpoint(model, inference_payload(col.generator, col.cfg, meta))
     data = (1000 + 2000 * smooth_field(64, 48)).astype(np.uint16)

@@ -125,7 +125,7 @@ def test_training_with_the_class_head_records_the_classes(scene_tree: Path, tmp_
     assert logs["class"] > 0
     assert logs["g_loss"] == pytest.approx(100 * logs["l1"] + logs["class"], rel=1e-4)
     meta = trainer.meta()
-    assert meta["classes"] == trainer.classes and "ImageNet" in meta["encoder_init"]
+    assert meta.classes == trainer.classes and "ImageNet" in (meta.encoder_init or "")
     with pytest.raises(UserError, match="class"):
         trainer.train_step(batch["lum"], batch["target"])
 

@@ -29,8 +29,8 @@ from rscolor.data.images import read_gray, read_image
 from rscolor.errors import UserError
 from rscolor.experiment import ExperimentConfig, config_from_dict, load_config, section_models
 from rscolor.inference.model_info import terminal_safe
-from rscolor.inference.scale import MAX_SCALE, parse_scale
 from rscolor.modelfile import META_NUMBERS, ModelMeta, checked_meta
+from rscolor.scene.scale import MAX_SCALE, parse_scale
 from rscolor.utils.device import check_threads
 from rscolor.utils.dotted import parse_overrides
 
@@ -206,7 +206,7 @@ def tiff_seed(tmp_path_factory) -> bytes:
 @given(edits, st.integers(0, 200))
 @example(change=[(1954, 122), (22433, 0)], cut=0)  # a CRS that is not UTF-8 (5000-run find)
 def test_damaged_rasters_read_or_give_one_user_error(tmp_path_factory, tiff_seed, change, cut):
-    from rscolor.inference.raster import RasterSource
+    from rscolor.scene.raster import RasterSource
 
     path = tmp_path_factory.mktemp("ras") / "r.tif"
     path.write_bytes(_mutated(tiff_seed, change, cut))

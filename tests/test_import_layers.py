@@ -52,3 +52,26 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     assert result.returncode != 0, result.stdout
     assert "BROKEN" in result.stdout
     assert "rscolor.color is not allowed to import rscolor.cli" in result.stdout
+
+
+def test_the_scene_pipeline_is_a_layer_below_inference() -> None:
+    import tomllib
+
+    layers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    order = layers["contracts"][0]["layers"]
+    assert order.index("inference") + 1 == order.index("scene") < order.index("modelfile")
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Not even lazily (an import inside a function counts): a module pair that needs each
+    other is one module, or shares a third below both."""
+    import grimp
+
+    graph = grimp.build_graph("rscolor", cache_dir=None)
+    pairs = sorted(
+        (module, other)
+        for module in graph.modules
+        for other in graph.find_modules_directly_imported_by(module)
+        if module < other and module in graph.find_modules_directly_imported_by(other)
+    )
+    assert pairs == []

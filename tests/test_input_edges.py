@@ -44,7 +44,7 @@ def _raster(path: Path, transform=None, crs: str = "EPSG:32633", driver: str = "
 
 
 def _pixel_size(path: Path) -> float | None:
-    from rscolor.inference.raster import RasterSource
+    from rscolor.scene.raster import RasterSource
 
     with RasterSource(path) as src:
         return src.pixel_size
@@ -93,7 +93,7 @@ def test_a_full_disk_under_a_pillow_internal_error_names_the_disk() -> None:
 
 
 def test_a_failed_cog_step_names_the_output_not_its_temporary(tmp_path) -> None:
-    from rscolor.inference.raster import write_cog
+    from rscolor.scene.raster import write_cog
 
     broken = tmp_path / ".a.tif.x1y2.tmp.tif.tiled.tif"
     broken.write_bytes(b"II*\x00 not a whole tiff")

@@ -24,7 +24,7 @@ def described(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("info")
     col = tiny_colorizer()
     ckpt = root / "tiny.pt"
-    save_checkpoint(ckpt, inference_payload(col.generator, col.cfg, {**col.meta, **META}))
+    save_checkpoint(ckpt, inference_payload(col.generator, col.cfg, {**col.meta.to_dict(), **META}))
     try:
         main(["export", "--checkpoint", str(ckpt), "-o", str(root / "tiny.onnx")])
     except SystemExit as exc:  # pragma: no cover - shows the error if export fails

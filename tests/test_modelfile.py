@@ -71,7 +71,7 @@ def test_a_file_in_the_first_format_loads(tmp_path: Path) -> None:
     assert model_meta(ckpt).scene_scale == 0.5
     generator_from_checkpoint(ckpt)
     colorizer = load_colorizer(path, "cpu")
-    assert colorizer.meta == meta and colorizer.train_size == 32
+    assert colorizer.meta.to_dict() == meta and colorizer.train_size == 32
     assert colorizer.saturation == 1.0 and colorizer.max_chroma is None
     rgb = colorizer.colorize(np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32))
     assert rgb.shape == (32, 32, 3)

@@ -9,13 +9,14 @@ from torch.nn import functional as F
 
 from rscolor.inference.onnx_backend import (
     TOLERANCE,
-    OnnxColorizer,
+    OnnxRunner,
     exportable,
     load_backend,
     parity,
 )
-from rscolor.inference.scene import SceneOptions, colorize_raster
 from rscolor.models.lcfe import LCFE, pool_by_matrices, pooled_grid, symbolic_grid
+from rscolor.scene.output import colorize_raster
+from rscolor.scene.pipeline import SceneOptions
 
 from .helpers import (
     assert_user_error,
@@ -65,7 +66,7 @@ def test_onnx_matches_torch_at_any_tile_size(exported) -> None:
     ckpt, model = exported
     onnx_col = load_backend(model, "auto", threads=1)
     torch_col = load_backend(ckpt, "torch", "cpu")
-    assert isinstance(onnx_col, OnnxColorizer)
+    assert isinstance(onnx_col.runner, OnnxRunner)
     assert onnx_col.size_multiple == torch_col.size_multiple
     assert onnx_col.train_size == torch_col.train_size == 32
     assert onnx_col.space.name == "lab"
@@ -79,7 +80,7 @@ def test_unet_runs_on_onnx_straight_from_a_checkpoint(tmp_path: Path) -> None:
     """``--backend onnx`` on a .pt exports it in memory (the U-Net baselines too)."""
     ckpt = save_tiny_checkpoint(tmp_path / "unet.pt", generator__name="unet", chroma_gain=1.0)
     onnx_col = load_backend(ckpt, "onnx", threads=1)
-    assert isinstance(onnx_col, OnnxColorizer)
+    assert isinstance(onnx_col.runner, OnnxRunner)
     assert parity(load_backend(ckpt, "torch", "cpu"), onnx_col, seed=1) <= TOLERANCE
 
 

@@ -8,8 +8,9 @@ import torch
 
 from rscolor.color import gray_lightness, rgb_to_lab
 from rscolor.errors import UserError
-from rscolor.inference.raster import RasterSource, Stretch, output_nodata
-from rscolor.inference.scene import RasterOptions, SceneOptions, colorize_raster
+from rscolor.scene.output import RasterOptions, colorize_raster
+from rscolor.scene.pipeline import SceneOptions
+from rscolor.scene.raster import RasterSource, Stretch, output_nodata
 
 from .helpers import read_geotiff, smooth_field, tiny_colorizer, write_geotiff
 

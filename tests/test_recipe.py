@@ -137,7 +137,7 @@ def test_model_records_scene_size_and_ground_pixel_size(scene_tree: Path, tmp_pa
     trainer = Trainer(cfg, tmp_path / "run", scene_tree, progress=False)
     trainer.build()
     meta = trainer.meta()
-    assert meta["scene_px"] == 40 and meta["gsd_m"] == 2.0
+    assert meta.scene_px == 40 and meta.gsd_m == 2.0
 
 
 class _Asymmetric(torch.nn.Module):
@@ -153,8 +153,8 @@ def test_flip_average_is_the_mean_over_the_four_flips() -> None:
     colorizer = Colorizer(_Asymmetric(), tiny_config())
     lum = torch.arange(16.0).view(1, 1, 4, 4)
     plain = colorizer.run_generator(lum)
-    colorizer.set_flip_average(True)
-    averaged = colorizer.run_generator(lum)
+    averaged = colorizer.calibrated(flip_average=True).run_generator(lum)
+    assert not colorizer.flip_average  # calibrated() leaves this one as it was
     flips = [(), (-1,), (-2,), (-2, -1)]
     expected = (
         sum(

@@ -12,30 +12,35 @@ import torch
 
 from rscolor.errors import UserError
 from rscolor.inference.colorizer import load_colorizer
-from rscolor.inference.onnx_backend import OnnxColorizer, load_backend
+from rscolor.inference.onnx_backend import OnnxRunner, load_backend
 from rscolor.metrics.references import mean_chroma_reference
 
-from .helpers import assert_user_error, run_cli, save_tiny_checkpoint, smooth_field, tiny_colorizer
+from .helpers import (
+    assert_user_error,
+    meta_changed,
+    run_cli,
+    save_tiny_checkpoint,
+    smooth_field,
+    tiny_colorizer,
+)
 
 
 def test_saturation_scales_chroma_around_the_mean_colour() -> None:
-    col = tiny_colorizer(chroma_gain=1.0)
-    col.meta["mean_ab"] = [-3.0, 6.0]
+    col = meta_changed(tiny_colorizer(chroma_gain=1.0), mean_ab=(-3.0, 6.0))
     lum = torch.rand(2, 1, 32, 48) * 2 - 1
     raw = col.predict_batch(lum)
     center = torch.tensor([-3.0, 6.0]).view(1, 2, 1, 1) / 110.0
-    col.set_saturation(0.5)
-    torch.testing.assert_close(col.predict_batch(lum), center + 0.5 * (raw - center))
-    col.set_saturation(0.0)
-    torch.testing.assert_close(col.predict_batch(lum), center.expand_as(raw))
-    col.set_saturation(None)  # None keeps the current value
-    assert col.saturation == 0.0
+    half = col.calibrated(saturation=0.5)
+    torch.testing.assert_close(half.predict_batch(lum), center + 0.5 * (raw - center))
+    none = col.calibrated(saturation=0.0)
+    torch.testing.assert_close(none.predict_batch(lum), center.expand_as(raw))
+    assert none.calibrated(saturation=None).saturation == 0.0  # None keeps the value
+    assert col.saturation == 1.0  # calibrated() makes a new Colorizer
 
 
 def test_saturation_zero_is_the_mean_chroma_colorizer() -> None:
-    col = tiny_colorizer(chroma_gain=1.0)
-    col.meta["mean_ab"] = [-3.0, 6.0]
-    col.set_saturation(0.0)
+    col = meta_changed(tiny_colorizer(chroma_gain=1.0), mean_ab=(-3.0, 6.0))
+    col = col.calibrated(saturation=0.0)
     gray = smooth_field(40, 40)
     truth = np.repeat(gray[..., None], 3, -1)
     np.testing.assert_allclose(
@@ -46,13 +51,13 @@ def test_saturation_zero_is_the_mean_chroma_colorizer() -> None:
 @pytest.mark.parametrize("bad", [-0.1, 4.5])
 def test_saturation_out_of_range_is_a_user_error(bad: float) -> None:
     with pytest.raises(UserError, match="--saturation"):
-        tiny_colorizer().set_saturation(bad)
+        tiny_colorizer().calibrated(saturation=bad)
 
 
 def test_rgb_models_have_no_chroma_to_scale() -> None:
     col = tiny_colorizer(color_space="rgb")
     with pytest.raises(UserError, match="lab or yuv"):
-        col.set_saturation(0.8)
+        col.calibrated(saturation=0.8)
 
 
 def test_export_records_saturation_for_torch_and_onnx(tmp_path: Path, capsys) -> None:
@@ -64,9 +69,8 @@ def test_export_records_saturation_for_torch_and_onnx(tmp_path: Path, capsys) ->
         assert code == 0
     assert load_colorizer(fp16, "cpu").saturation == 0.6
     onnx_col = load_backend(onnx, "auto", threads=1)
-    assert isinstance(onnx_col, OnnxColorizer) and onnx_col.saturation == 0.6
-    reference = load_colorizer(ckpt, "cpu")
-    reference.set_saturation(0.6)
+    assert isinstance(onnx_col.runner, OnnxRunner) and onnx_col.saturation == 0.6
+    reference = load_colorizer(ckpt, "cpu").calibrated(saturation=0.6)
     lum = torch.rand(1, 1, 32, 32) * 2 - 1
     diff = (onnx_col.predict_batch(lum) - reference.predict_batch(lum)).abs().max().item()
     assert diff < 1e-4
@@ -91,8 +95,7 @@ def test_max_chroma_caps_the_chroma_and_keeps_the_hue() -> None:
     col = tiny_colorizer(chroma_gain=3.0)  # strong colours, some above the cap
     lum = torch.rand(2, 1, 32, 48) * 2 - 1
     raw = col.predict_batch(lum)
-    col.set_max_chroma(20.0)
-    capped = col.predict_batch(lum)
+    capped = col.calibrated(max_chroma=20.0).predict_batch(lum)
     raw_c = torch.linalg.vector_norm(raw, dim=1) * 110
     cap_c = torch.linalg.vector_norm(capped, dim=1) * 110
     assert (raw_c > 20.5).any()
@@ -109,7 +112,7 @@ def test_max_chroma_caps_the_chroma_and_keeps_the_hue() -> None:
 )
 def test_max_chroma_user_errors(space: str, value: float, needle: str) -> None:
     with pytest.raises(UserError, match=needle.replace("(", r"\(").replace("]", r"\]")):
-        tiny_colorizer(color_space=space).set_max_chroma(value)
+        tiny_colorizer(color_space=space).calibrated(max_chroma=value)
 
 
 def test_export_records_max_chroma(tmp_path: Path, capsys) -> None:

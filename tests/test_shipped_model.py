@@ -1,5 +1,7 @@
 """The model that ships in the package, and the demo figure built with it."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ from rscolor.data.images import read_rgb
 from rscolor.demo import main as demo_main
 from rscolor.inference import load_colorizer, shipped_model_path
 from rscolor.inference.batch import rgb_colorizer
+from rscolor.modelfile import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -20,7 +23,7 @@ def test_shipped_model_is_small_and_loads() -> None:
     assert path.stat().st_size <= 25 * 1024 * 1024
     colorizer = load_colorizer(device="cpu")
     assert colorizer.cfg.color_space == "lab"
-    assert len(colorizer.meta["mean_ab"]) == 2
+    assert colorizer.meta.mean_ab is not None and len(colorizer.meta.mean_ab) == 2
 
 
 def test_shipped_model_keeps_the_input_lightness_and_adds_colour() -> None:
@@ -64,14 +67,14 @@ def test_shipped_model_beats_the_trivial_colorizers_on_the_bundled_aid_samples()
     colorizer = load_colorizer(device="cpu")
     assert 0.5 <= colorizer.saturation <= 2.0  # calibrated on validation (docs/model-card.md)
     assert colorizer.max_chroma is not None and 30.0 < colorizer.max_chroma < 60.0
-    assert colorizer.meta["scene_px"] == 150 and colorizer.meta["gsd_m"] == 2.0  # --scale auto
+    assert colorizer.meta.scene_px == 150 and colorizer.meta.gsd_m == 2.0  # --scale auto
     files = sorted(p.name for p in SAMPLES.glob("aid_*.jpg"))
     assert len(files) == 6
     result = evaluate_images(
         {"model": rgb_colorizer(colorizer)},
         SAMPLES,
         files,
-        mean_ab=tuple(colorizer.meta["mean_ab"]),
+        mean_ab=colorizer.meta.mean_ab or (0.0, 0.0),
         progress=False,
     )
     rows = result.rows
@@ -79,3 +82,28 @@ def test_shipped_model_beats_the_trivial_colorizers_on_the_bundled_aid_samples()
     assert rows["model"]["ciede2000"] < rows["gray"]["ciede2000"] - 1.5
     assert rows["model"]["colorfulness"] > 0.45 * rows["model"]["colorfulness_gt"]
     assert rows["model"]["false_color"] < 0.05  # no blotches (issue 11)
+
+
+def shipped_versions() -> list[str]:
+    """The commits that changed the shipped model file (none outside a git checkout)."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        return []
+    log = [git, "log", "--format=%h", "--", "src/rscolor/weights/default.pt"]
+    done = subprocess.run(log, cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.split() if done.returncode == 0 else []
+
+
+@pytest.mark.parametrize("commit", shipped_versions() or [pytest.param("", marks=pytest.mark.skip)])
+def test_every_model_file_ever_shipped_still_loads(commit: str, tmp_path: Path) -> None:
+    """Each version of src/rscolor/weights/default.pt in the history: its typed meta says
+    what its dict said, and it colorizes."""
+    show = ["git", "show", f"{commit}:src/rscolor/weights/default.pt"]
+    path = tmp_path / "default.pt"
+    path.write_bytes(subprocess.run(show, cwd=ROOT, capture_output=True, check=True).stdout)
+    stored = load_checkpoint(path)["meta"]
+    colorizer = load_colorizer(path, "cpu")
+    assert colorizer.meta.to_dict() == {k: v for k, v in stored.items() if v is not None}
+    assert colorizer.meta.mean_ab is not None and colorizer.train_size == 128
+    rgb = colorizer.colorize(np.linspace(0, 1, 64 * 80, dtype=np.float32).reshape(64, 80))
+    assert rgb.shape == (64, 80, 3) and np.isfinite(rgb).all()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rscolor.inference.tiling import TileGrid, blend_ramp, blend_tile_rows, tile_starts
+from rscolor.scene.tiling import TileGrid, blend_ramp, blend_tile_rows, tile_starts
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The model file format (layer 2): one format for training state and for the models users
+"""The model file format (layer 3): one format for training state and for the models users
 run. Above ``models`` (it builds the generator a file describes), below ``inference`` and
 ``training``, which both read and write it.
 
@@ -14,10 +14,13 @@ crafted file cannot run code. The resume state is stored in that form (see
 ``rscolor.training.trainer.rng_state``); last.pt files written before kept numpy's RNG state
 as an array, which is allowed by name (``_legacy_numpy_globals``) and nothing else.
 
-The ``meta`` entry is a plain dict on disk (so every older reader keeps working);
-:class:`ModelMeta` is its typed form: ``ModelMeta.from_dict`` accepts the dict of every file
-written so far (missing keys are None, keys it does not know are kept in ``extra``) and
-``to_dict`` gives the dict back.
+The ``meta`` entry is a plain dict on disk (so every older reader, and the QGIS plugin
+reading an ONNX export, keeps working); :class:`ModelMeta` is its typed form and the one
+description of a model in the code: the trainer makes it, a file stores its ``to_dict``,
+``Colorizer`` holds it (``calibrated`` makes a new one), ONNX export carries it and
+``rscolor info`` prints it. ``ModelMeta.from_dict`` accepts the dict of every file written
+so far (missing keys are None, keys it does not know are kept in ``extra``; every shipped
+model file loads, tests/test_shipped_model.py).
 """
 
 from __future__ import annotations

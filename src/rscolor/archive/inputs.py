@@ -20,12 +20,15 @@ from typing import Any
 from rscolor.archive.locations import basename, is_remote
 from rscolor.data.images import find_images, is_image_path
 from rscolor.errors import UserError
-from rscolor.inference import raster
-from rscolor.inference.batch import PICTURE_SUFFIXES, SCENE_SUFFIX, is_scene_input
+from rscolor.inference.batch import output_suffix
+from rscolor.scene import raster
+from rscolor.scene.formats import output_format
 
 LIST_PREFIX = "@"  # @FILE: a text file of inputs, one a line
 STAC_SUFFIXES = (".json", ".geojson")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Remote and STAC inputs are rasters: named with the raster formats' suffix (all GeoTIFF)
+RASTER_SUFFIX = output_format(scene=True).suffix
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,14 @@ def _expand(item: str, out: str, asset: str | None, band: int | None, top: bool)
     if is_remote(item):
         if item.lower().endswith(STAC_SUFFIXES):
             raise UserError(f"STAC files are read from local paths, got {item}")
-        return [Scene(item, Path(basename(item)).stem + SCENE_SUFFIX)]
+        return [Scene(item, Path(basename(item)).stem + RASTER_SUFFIX)]
     path = Path(item)
     if path.is_dir():
         return _folder(path, out, band)
     if not path.is_file():
         if top:
             raise UserError(f"input not found: {item}")
-        return [Scene(item, Path(item).stem + SCENE_SUFFIX, f"input not found: {item}")]
+        return [Scene(item, Path(item).stem + RASTER_SUFFIX, f"input not found: {item}")]
     suffix = path.suffix.lower()
     if suffix in STAC_SUFFIXES:
         return stac_scenes(path, asset)
@@ -105,11 +108,7 @@ def _list_lines(path: Path) -> list[str]:
 def output_name(src: Path, relative: Path, band: int | None) -> str:
     """A raster gives a GeoTIFF, a picture a PNG (as `rscolor colorize` does); an
     unreadable file is named by its suffix and fails when its turn comes."""
-    try:
-        scene = is_scene_input(src, band)
-    except UserError:
-        scene = src.suffix.lower() not in PICTURE_SUFFIXES
-    return relative.with_suffix(SCENE_SUFFIX if scene else ".png").as_posix()
+    return relative.with_suffix(output_suffix(src, band)).as_posix()
 
 
 def _folder(folder: Path, out: str, band: int | None) -> list[Scene]:
@@ -144,7 +143,7 @@ def stac_scenes(path: Path, asset: str | None) -> list[Scene]:
 
 def _item_scene(item: dict[str, Any], stac_file: Path, asset: str | None) -> Scene:
     item_id = str(item.get("id") or "item")
-    name = _UNSAFE.sub("_", item_id) + SCENE_SUFFIX
+    name = _UNSAFE.sub("_", item_id) + RASTER_SUFFIX
     when = (item.get("properties") or {}).get("datetime")
     assets = item.get("assets") or {}
     key, problem = _pick_asset(assets, asset)

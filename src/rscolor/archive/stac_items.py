@@ -9,14 +9,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import rscolor
-from rscolor.archive.task import Job
+from rscolor.modelfile import ModelMeta
 
 PROCESSING = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 PROJECTION = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+
+
+class ItemJob(Protocol):
+    """What an Item says of its scene (an :class:`rscolor.archive.task.Job`)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def item_id(self) -> str | None: ...
+
+    @property
+    def datetime(self) -> str | None: ...
 
 
 def _footprint(path: Path) -> tuple[list[float] | None, dict[str, Any], dict[str, Any] | None]:
@@ -35,7 +48,7 @@ def _footprint(path: Path) -> tuple[list[float] | None, dict[str, Any], dict[str
     return [west, south, east, north], proj, {"type": "Polygon", "coordinates": [ring]}
 
 
-def item_dict(output: Path, job: Job, meta: dict[str, Any], href_name: str) -> dict[str, Any]:
+def item_dict(output: Path, job: ItemJob, meta: ModelMeta, href_name: str) -> dict[str, Any]:
     import pystac
 
     bbox, proj, geometry = _footprint(output)
@@ -44,8 +57,8 @@ def item_dict(output: Path, job: Job, meta: dict[str, Any], href_name: str) -> d
         "datetime": when,
         "processing:software": {"rscolor": rscolor.__version__},
         "processing:lineage": f"colorized from {job.source}",
-        "mlm:name": str(meta.get("method") or "rscolor"),
-        "mlm:architecture": str(meta.get("generator") or meta.get("method") or "unknown"),
+        "mlm:name": str(meta.method or "rscolor"),
+        "mlm:architecture": str(meta.extra.get("generator") or meta.method or "unknown"),
         "mlm:framework": "pytorch",
         **proj,
     }
@@ -64,7 +77,7 @@ def item_dict(output: Path, job: Job, meta: dict[str, Any], href_name: str) -> d
     return item.to_dict(include_self_link=False, transform_hrefs=False)
 
 
-def write_item(output: Path, job: Job, meta: dict[str, Any], final: str) -> Path:
+def write_item(output: Path, job: ItemJob, meta: ModelMeta, final: str) -> Path:
     """Write the Item of `output` beside it (same name, .json); `final` is the output's
     published location."""
     path = output.with_suffix(".json")

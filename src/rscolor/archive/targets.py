@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rscolor.archive.locations import gdal_path, is_remote
 from rscolor.errors import UserError
-from rscolor.inference import raster
+from rscolor.scene import raster
 
 STAGING = ".rscolor-staging"  # beside the outputs: same file system, so a link publishes
 

@@ -22,7 +22,8 @@ from rscolor.errors import UserError
 from rscolor.inference.batch import colorize_file
 from rscolor.inference.colorizer import Colorizer
 from rscolor.inference.onnx_backend import load_backend
-from rscolor.inference.scene import RasterOptions, SceneOptions, SceneReport, colorize_raster
+from rscolor.scene.output import RasterOptions, colorize_raster
+from rscolor.scene.pipeline import SceneOptions, SceneReport
 from rscolor.utils.io import error_reason
 
 
@@ -70,8 +71,7 @@ class SceneResult:
 def process_colorizer(spec: ModelSpec) -> Colorizer:
     """The model, loaded the first time this process needs it."""
     colorizer = load_backend(spec.checkpoint, spec.backend, spec.device, spec.threads)
-    colorizer.set_saturation(spec.saturation)
-    return colorizer
+    return colorizer.calibrated(saturation=spec.saturation)
 
 
 def warm(spec: ModelSpec) -> None:
@@ -122,7 +122,7 @@ def _adopt(job: Job, target: OutputTarget, start: float) -> SceneResult:
     whose output was absent (or that a driver which died had handed out), so it was
     written by this scene on a worker that died before reporting. Kept, not written again."""
     location = target.location(job.name)
-    from rscolor.inference import raster
+    from rscolor.scene import raster
 
     info = raster.describe(gdal_path(location))
     checksum = None if target.remote else sha256(Path(location))

@@ -8,7 +8,8 @@ from rscolor.archive.runner import colorize_archive, manifest_path
 from rscolor.archive.task import ModelSpec, TaskSettings
 from rscolor.cli.options import ColorizeOptions
 from rscolor.errors import UserError
-from rscolor.inference.scene import RasterOptions, SceneOptions
+from rscolor.scene.output import RasterOptions
+from rscolor.scene.pipeline import SceneOptions
 
 
 def run_archive(opts: ColorizeOptions, options: SceneOptions, raster: RasterOptions) -> None:

@@ -57,7 +57,7 @@ def report(calibration: Calibration) -> None:
     elif calibration.chosen is None:
         print(f"no row has at most {rule.max_false_color:g}% false colour: nothing chosen")
     else:
-        print("a chroma curve is no `rscolor export` option: Colorizer.set_chroma_curve sets it")
+        print("a chroma curve is no `rscolor export` option: Colorizer.calibrated sets it")
 
 
 def run_calibrate(opts: CalibrateOptions) -> None:
@@ -74,7 +74,7 @@ def run_calibrate(opts: CalibrateOptions) -> None:
     if opts.out is not None:
         check_output(opts.out, opts.force, resolved([ckpt_path]))
     colorizer = load_colorizer(ckpt_path, opts.device)
-    colorizer.set_flip_average(opts.flip_average or None)
+    colorizer = colorizer.calibrated(flip_average=opts.flip_average or None)
     data_cfg = colorizer.cfg.data
     split = split_for(ckpt_path, opts.data, data_cfg.split_ratios, data_cfg.split_seed)
     files = evenly_spaced(split.files(opts.split), opts.limit)

@@ -15,8 +15,9 @@ from rscolor.errors import UserError
 from rscolor.inference.batch import colorize_file, plan_outputs
 from rscolor.inference.colorizer import Colorizer
 from rscolor.inference.onnx_backend import load_backend
-from rscolor.inference.scale import parse_scale
-from rscolor.inference.scene import RasterOptions, SceneOptions, SceneReport
+from rscolor.scene.output import RasterOptions
+from rscolor.scene.pipeline import SceneOptions, SceneReport
+from rscolor.scene.scale import parse_scale
 from rscolor.utils.device import check_threads
 from rscolor.utils.lock import output_lock
 
@@ -34,11 +35,12 @@ def parse_pair(text: str | None, option: str) -> tuple[float, float] | None:
 
 
 def describe(dst: Path, report: SceneReport) -> str:
-    cog = f" + COG {report.cog_seconds:.1f} s" if report.output_format == "cog" else ""
+    finish = f" + {report.output_format.upper()} {report.finish_seconds:.1f} s"
+    finish = finish if report.finish_seconds else ""
     return (
         f"{dst}: {report.width}x{report.height} px, working scale {report.scale:g} "
         f"({report.scale_source}), {report.tiles} tile(s) of {report.tile} px "
-        f"(overlap {report.overlap}), {report.seconds:.1f} s{cog}"
+        f"(overlap {report.overlap}), {report.seconds:.1f} s{finish}"
     )
 
 
@@ -99,14 +101,14 @@ def colorize_files(
     if threads is not None:
         check_threads(threads)
         torch.set_num_threads(threads)
-    plan = partial(plan_outputs, inputs, out_dir, force, raster_options.band, skip_existing)
+    band, raster_format = raster_options.band, raster_options.output_format
+    plan = partial(plan_outputs, inputs, out_dir, force, band, skip_existing, raster_format)
     if not plan():
         if skip_existing:
             print(f"nothing to do: every output exists in {out_dir}")
             return
         raise UserError("no images found in the given inputs")
-    colorizer = load_backend(checkpoint, backend, device, threads)
-    colorizer.set_saturation(saturation)
+    colorizer = load_backend(checkpoint, backend, device, threads).calibrated(saturation=saturation)
     with output_lock(out_dir, "colorize"):  # one writer per folder: planned again under it
         jobs = plan()
         if not jobs:

@@ -11,9 +11,9 @@ from rscolor.data.split import relative_images, split_for
 from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import load_colorizer, shipped_model_path
-from rscolor.inference.scale import parse_scale
 from rscolor.metrics.evaluate import EvalResult, evaluate_images
 from rscolor.metrics.table import format_table
+from rscolor.scene.scale import parse_scale
 from rscolor.utils.io import atomic_write_text, check_output, resolved
 from rscolor.utils.sampling import evenly_spaced
 
@@ -56,13 +56,12 @@ def run_evaluate(opts: EvaluateOptions) -> None:
     ckpt_path = checkpoint or shipped_model_path()
     if out is not None:
         check_output(out, force, resolved([ckpt_path]))
-    colorizer = load_colorizer(checkpoint, device)
-    colorizer.set_saturation(saturation)
+    colorizer = load_colorizer(checkpoint, device).calibrated(saturation=saturation)
     cfg = colorizer.cfg
     files = evenly_spaced(files_for(split, ckpt_path, data, cfg.data), limit)
     if not files:
         raise UserError(f"no images in the {split} split of {data}")
-    mean_ab = tuple(colorizer.meta.get("mean_ab", (0.0, 0.0)))
+    mean_ab = colorizer.meta.mean_ab or (0.0, 0.0)
     result = evaluate_images(
         {"model": rgb_colorizer(colorizer, scale)},
         data,

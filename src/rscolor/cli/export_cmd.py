@@ -20,10 +20,11 @@ def run_export(opts: ExportOptions) -> None:
     if format not in FORMATS:
         raise UserError(f"unknown export format {format!r}: {', '.join(FORMATS)}")
     check_output(out, force, resolved([checkpoint or shipped_model_path()]))
-    colorizer = load_colorizer(checkpoint, "cpu")
-    colorizer.set_saturation(saturation)  # both recorded in the exported model's metadata
-    colorizer.set_max_chroma(max_chroma)
-    colorizer.set_temperature(opts.temperature)  # in the exported config
+    colorizer = load_colorizer(checkpoint, "cpu").calibrated(
+        saturation=saturation,  # both recorded in the exported model's metadata
+        max_chroma=max_chroma,
+        temperature=opts.temperature,  # in the exported config
+    )
     if format == "torch-fp16":
         payload = inference_payload(colorizer.generator, colorizer.cfg, colorizer.meta, half=True)
         save_checkpoint(out, payload)

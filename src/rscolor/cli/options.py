@@ -18,6 +18,8 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
+from rscolor.scene.formats import DEFAULT_RASTER_FORMAT, format_help
+
 # ---------------------------------------------------------------- shared
 Checkpoint = Annotated[
     Path | None, typer.Option(help="Model (best.pt); default: the shipped model.")
@@ -191,14 +193,9 @@ class ColorizeOptions:
     ] = None
     quiet: Quiet = False
     saturation: Saturation = None
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            help="Raster outputs: cog (Cloud-Optimized GeoTIFF: tiles, overviews, mask) or "
-            "gtiff (tiled GeoTIFF without overviews).",
-        ),
-    ] = "cog"
+    output_format: Annotated[str, typer.Option("--format", help=format_help())] = (
+        DEFAULT_RASTER_FORMAT
+    )
     # An archive run (docs/archive.md): any of these, or remote / list / STAC inputs.
     workers: Annotated[
         int | None, typer.Option(help="Archive run on a local Dask cluster of N processes.")

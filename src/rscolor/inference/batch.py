@@ -3,7 +3,7 @@ already exists), then write each atomically.
 
 Ordinary 8-bit pictures (PNG, JPEG, BMP, and TIFFs without georeferencing) give PNGs.
 Rasters (georeferenced, 16-bit or float, other band layouts, very large, or any input
-with ``--band``) go through the scene pipeline (:mod:`rscolor.inference.scene`) and give
+with ``--band``) go through the scene pipeline (:mod:`rscolor.scene.pipeline`) and give
 an RGB Cloud-Optimized GeoTIFF (or, with ``--format gtiff``, a tiled GeoTIFF) that keeps
 the input's CRS, transform and nodata.
 """
@@ -19,31 +19,29 @@ import numpy as np
 from rscolor.color import rgb_luminance_gray
 from rscolor.data.images import (
     IMAGE_SUFFIXES,
-    check_png,
     find_images,
     is_image_path,
     open_picture,
-    read_alpha,
     read_gray,
-    write_png,
 )
 from rscolor.errors import UserError
-from rscolor.inference import raster
 from rscolor.inference.colorizer import Colorizer
-from rscolor.inference.scale import resolve_scale
-from rscolor.inference.scene import (
+from rscolor.scene import raster
+from rscolor.scene.formats import DEFAULT_RASTER_FORMAT, FORMATS, SinkSpec, output_format
+from rscolor.scene.output import RasterOptions, colorize_raster, write_output
+from rscolor.scene.pipeline import (
     TILE_FACTOR,
-    RasterOptions,
     SceneOptions,
     SceneReport,
     colorize_array,
-    colorize_raster,
+    colorize_into,
 )
-from rscolor.utils.io import atomic_path, check_output, resolved
+from rscolor.scene.scale import resolve_scale
+from rscolor.scene.sources import Sink
+from rscolor.utils.io import check_output, resolved
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 PICTURE_MODES = ("1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr")  # 8 bits a channel
-SCENE_SUFFIX = ".tif"
 SCENE_MIN_PIXELS = 8192 * 8192  # an ordinary TIFF this large is read in windows
 
 
@@ -71,15 +69,22 @@ def is_scene_input(path: Path, band: int | None = None) -> bool:
     )
 
 
-def _destination(src: Path, relative: Path, out_dir: Path, band: int | None) -> Path:
-    """Where `src`'s output goes. An unreadable file is planned by its suffix alone: it
-    fails when its turn comes, and the rest of a folder run still goes ahead."""
+def output_suffix(src: str | Path, band: int | None, raster_format: str | None = None) -> str:
+    """The suffix of `src`'s output: its format's (:mod:`rscolor.scene.formats`). An
+    unreadable file is planned by its own suffix alone: it fails when its turn comes, and
+    the rest of a folder run still goes ahead."""
     try:
-        scene = is_scene_input(src, band)
+        scene = is_scene_input(Path(src), band)
     except UserError:
-        scene = src.suffix.lower() not in PICTURE_SUFFIXES
-    suffix = SCENE_SUFFIX if scene else ".png"
-    return out_dir / relative.with_suffix(suffix)
+        scene = Path(src).suffix.lower() not in PICTURE_SUFFIXES
+    return output_format(scene, raster_format or DEFAULT_RASTER_FORMAT).suffix
+
+
+def _destination(
+    src: Path, relative: Path, out_dir: Path, band: int | None, raster_format: str | None
+) -> Path:
+    """Where `src`'s output goes."""
+    return out_dir / relative.with_suffix(output_suffix(src, band, raster_format))
 
 
 def _check_writable(folder: Path) -> None:
@@ -106,7 +111,9 @@ def _scan(folder: Path, out_dir: Path) -> list[Path]:
     return [p for p in find_images(folder, suffixes) if not _inside(p.resolve(), out)]
 
 
-def _sources(inputs: list[Path], out_dir: Path, band: int | None) -> list[tuple[Path, Path]]:
+def _sources(
+    inputs: list[Path], out_dir: Path, band: int | None, raster_format: str | None
+) -> list[tuple[Path, Path]]:
     jobs: list[tuple[Path, Path]] = []
     for item in inputs:
         if item.is_dir():
@@ -116,13 +123,13 @@ def _sources(inputs: list[Path], out_dir: Path, band: int | None) -> list[tuple[
                     "or mix with the inputs (choose another --out-dir)"
                 )
             jobs += [
-                (p, _destination(p, p.relative_to(item), out_dir, band))
+                (p, _destination(p, p.relative_to(item), out_dir, band, raster_format))
                 for p in _scan(item, out_dir)
             ]
         elif item.is_file():
             if not (is_image_path(item) or item.suffix.lower() in raster.RASTER_SUFFIXES):
                 raise UserError(f"not an image file (jpg, png, tif, or a GDAL raster): {item}")
-            jobs.append((item, _destination(item, Path(item.name), out_dir, band)))
+            jobs.append((item, _destination(item, Path(item.name), out_dir, band, raster_format)))
         else:
             raise UserError(f"input not found: {item}")
     return jobs
@@ -134,13 +141,15 @@ def plan_outputs(
     force: bool,
     band: int | None = None,
     skip_existing: bool = False,
+    raster_format: str | None = None,
 ) -> list[tuple[Path, Path]]:
-    """(source, destination) pairs. A folder keeps its files' paths relative to it. An
-    output that is an input is refused even with `force`; with `skip_existing`, sources
-    whose output exists are left out (resuming a folder run)."""
+    """(source, destination) pairs, each destination with its output format's suffix
+    (rasters: `raster_format`, default cog). A folder keeps its files' paths relative to
+    it. An output that is an input is refused even with `force`; with `skip_existing`,
+    sources whose output exists are left out (resuming a folder run)."""
     if force and skip_existing:
         raise UserError("--force and --skip-existing contradict each other: choose one")
-    jobs = _sources(inputs, out_dir, band)
+    jobs = _sources(inputs, out_dir, band, raster_format)
     sources = resolved(src for src, _ in jobs)
     seen: dict[Path, Path] = {}
     planned: list[tuple[Path, Path]] = []
@@ -174,20 +183,22 @@ def colorize_file(
     raster_options: RasterOptions | None = None,
     threads: int | None = None,
 ) -> SceneReport | None:
-    """Colorize `src` into `dst` (a .tif destination means the scene pipeline)."""
+    """Colorize `src` into `dst`: the scene pipeline when `dst` has a raster format's
+    suffix (planned by :func:`plan_outputs`), else a picture."""
     options = options or SceneOptions(progress=False)
-    if dst.suffix == SCENE_SUFFIX:
+    raster_options = raster_options or RasterOptions()
+    if dst.suffix == FORMATS[raster_options.output_format].suffix:
         return colorize_raster(colorizer, src, dst, options, raster_options, True, threads)
     gray = read_gray(src)
-    if _runs_whole(colorizer, gray, options):
-        rgb = colorizer.colorize(gray)
-    else:
-        rgb = colorize_array(colorizer, gray, options)  # uint8, written as it is
-    del gray
-    height, width = rgb.shape[:2]
-    alpha = read_alpha(src)
-    with atomic_path(dst, verify=lambda tmp: check_png(tmp, width, height)) as tmp:
-        write_png(tmp, rgb, alpha)
+    spec = SinkSpec(gray.shape[1], gray.shape[0], alpha_from=src)
+
+    def run(sink: Sink) -> None:
+        if _runs_whole(colorizer, gray, options):
+            sink.write(0, 0, colorizer.colorize(gray), np.ones(gray.shape, bool))
+        else:
+            colorize_into(colorizer, gray, sink, options)
+
+    write_output(output_format(scene=False), dst, spec, run)
     return None
 
 

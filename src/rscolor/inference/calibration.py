@@ -11,9 +11,8 @@ the row to ship. `rscolor calibrate` is the command; the test split is never loo
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,8 @@ from rscolor.errors import UserError
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.chroma_curve import Curve, blend_curve, fit_chroma_curve
 from rscolor.inference.colorizer import Colorizer
-from rscolor.inference.scale import resolve_scale
 from rscolor.metrics.evaluate import evaluate_images
-from rscolor.models.chroma_bins import set_temperature
+from rscolor.scene.scale import resolve_scale
 from rscolor.utils.sampling import evenly_spaced
 
 Rows = dict[str, dict[str, float]]
@@ -198,23 +196,14 @@ class Calibration:
 
 
 # -------------------------------------------------------------- the pieces
-def adjusted(colorizer: Colorizer, **meta: Any) -> Colorizer:
-    """A copy of `colorizer` whose metadata has `meta` (a None value removes the key);
-    the generator is shared."""
-    out = copy.copy(colorizer)
-    out.meta = {k: v for k, v in {**colorizer.meta, **meta}.items() if v is not None}
-    return out
-
-
 def with_temperature(colorizer: Colorizer, temperature: float | None) -> Colorizer:
     """A copy of `colorizer` whose 'bins' head decodes at `temperature` (None: as is)."""
     if temperature is None:
         return colorizer
-    tempered = copy.copy(colorizer)
-    tempered.generator = copy.deepcopy(colorizer.generator)
-    if not set_temperature(tempered.generator, temperature):
-        raise UserError("--temperatures needs a model with a 'bins' head")
-    return tempered
+    try:
+        return colorizer.calibrated(temperature=temperature)
+    except UserError as exc:  # named as this command's option
+        raise UserError(str(exc).replace("--temperature ", "--temperatures ")) from None
 
 
 def chroma_percentile(root: Path, files: list[str], percentile: float) -> float:
@@ -235,9 +224,8 @@ def chroma_radii(lab: np.ndarray, center: np.ndarray, step: int = 3) -> np.ndarr
 def fit_curve(colorizer: Colorizer, root: Path, files: list[str], progress: bool = True) -> Curve:
     """The quantile-matching chroma curve of `colorizer` (as it is: no gain, no cap) on
     `files`, each run as `rscolor colorize` would run it."""
-    plain = adjusted(colorizer, saturation=None, max_chroma=None, chroma_curve=None)
-    run = rgb_colorizer(plain)
-    center = np.asarray(colorizer.meta.get("mean_ab", (0.0, 0.0)), np.float64)
+    run = rgb_colorizer(colorizer.uncalibrated())
+    center = np.asarray(colorizer.meta.mean_ab or (0.0, 0.0), np.float64)
     predicted, true = [], []
     for rel in tqdm(files, desc="fit curve", disable=not progress):
         rgb = read_rgb(root / rel)
@@ -272,9 +260,8 @@ class SharedPrediction:
         network run; others (``--scale auto`` below 1) go through the scene pipeline, as
         `rscolor colorize` would run them."""
         col = self.colorizer
-        scaled = adjusted(col, saturation=gain)
-        scaled.set_chroma_curve(curve)
-        scaled.set_max_chroma(cap)
+        uncurved = col.with_meta(replace(col.meta, chroma_curve=None))
+        scaled = uncurved.calibrated(saturation=gain, chroma_curve=curve, max_chroma=cap)
         through_scene = rgb_colorizer(scaled)
 
         def colorize(rgb: np.ndarray) -> np.ndarray:
@@ -306,7 +293,7 @@ def calibrate(
     if sweep.chroma_percentile > 0:
         train = evenly_spaced(split.train, sweep.cap_images)
         cap = chroma_percentile(data, train, sweep.chroma_percentile)
-        colorizer = adjusted(colorizer, max_chroma=cap)
+        colorizer = colorizer.calibrated(max_chroma=cap)
     fitted = None
     if any(s > 0 for s in sweep.curve_strengths):
         train = evenly_spaced(split.train, sweep.fit_limit)
@@ -323,7 +310,7 @@ def calibrate(
         runs,
         data,
         files,
-        mean_ab=tuple(colorizer.meta.get("mean_ab", (0.0, 0.0))),
+        mean_ab=colorizer.meta.mean_ab or (0.0, 0.0),
         eval_size=colorizer.cfg.data.eval_size,
         progress=progress,
         desc="calibrate",

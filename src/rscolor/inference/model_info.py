@@ -18,8 +18,18 @@ from types import SimpleNamespace
 from typing import Any
 
 from rscolor.errors import UserError
-from rscolor.modelfile import ModelMeta, check_onnx_info
+from rscolor.inference.colorizer import shipped_model_path
+from rscolor.modelfile import (
+    ModelMeta,
+    check_model,
+    check_onnx_info,
+    checkpoint_config,
+    generator_from_checkpoint,
+    load_checkpoint,
+)
+from rscolor.scene.pipeline import SceneOptions, plan_grid
 
+META_KEY = "rscolor"  # the ONNX metadata entry with the config and meta as JSON
 ONNX_PREFIX = "rscolor."
 TEXT_LIMIT = 300  # characters of one `info` line; model files may hold any amount
 
@@ -57,8 +67,6 @@ class ModelInfo:
 
 def default_tiling(train_size: int, size_multiple: int) -> tuple[int, int, int]:
     """(tile, overlap, margin) that ``rscolor colorize`` uses with this model by default."""
-    from rscolor.inference.scene import SceneOptions, plan_grid
-
     model = SimpleNamespace(train_size=train_size, size_multiple=size_multiple)
     probe = plan_grid(model, SceneOptions(), 1, 1)  # type: ignore[arg-type]
     return probe.tile, probe.overlap, probe.margin
@@ -72,13 +80,13 @@ def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
 
-def encoder_text(cfg: dict[str, Any], meta: dict[str, Any]) -> str:
+def encoder_text(cfg: dict[str, Any], meta: ModelMeta) -> str:
     """The generator's encoder and where its initial weights came from."""
     g = cfg.get("generator") or {}
     name = g.get("encoder") or "none"
     if name == "none":
         return "none (the paper's U-Net streams)"
-    origin = meta.get("encoder_init") or "random initialisation"
+    origin = meta.encoder_init or "random initialisation"
     return f"{name} in the {g.get('encoder_stream', 'macro')} stream, started from {origin}"
 
 
@@ -104,7 +112,7 @@ def build_info(
         saturation=1.0 if meta.saturation is None else float(meta.saturation),
         max_chroma=_optional_float(meta.max_chroma),
         mean_ab=None if meta.mean_ab is None else [float(v) for v in meta.mean_ab],
-        encoder=encoder_text(cfg, meta.to_dict()),
+        encoder=encoder_text(cfg, meta),
         tile_size=tile,
         tile_overlap=overlap,
         tile_margin=margin,
@@ -113,13 +121,6 @@ def build_info(
 
 
 def _torch_info(path: Path) -> ModelInfo:
-    from rscolor.modelfile import (
-        check_model,
-        checkpoint_config,
-        generator_from_checkpoint,
-        load_checkpoint,
-    )
-
     ckpt = load_checkpoint(path)
     meta = check_model(ckpt, str(path))
     generator = generator_from_checkpoint(ckpt, str(path))
@@ -150,8 +151,6 @@ def read_onnx_metadata(path: Path) -> tuple[dict[str, str], int]:
 
 
 def _onnx_info(path: Path) -> ModelInfo:
-    from rscolor.inference.onnx_backend import META_KEY
-
     props, initializer_values = read_onnx_metadata(path)
     try:
         info = json.loads(props[META_KEY])
@@ -165,8 +164,6 @@ def _onnx_info(path: Path) -> ModelInfo:
 
 def read_model_info(path: str | Path | None = None) -> ModelInfo:
     """What the model file at `path` (.pt or .onnx; None = the shipped model) holds."""
-    from rscolor.inference.colorizer import shipped_model_path
-
     path = Path(path) if path is not None else shipped_model_path()
     if not path.is_file():
         raise UserError(f"model not found: {path}")
@@ -174,20 +171,20 @@ def read_model_info(path: str | Path | None = None) -> ModelInfo:
 
 
 def onnx_metadata(
-    meta: dict[str, Any], cfg: dict[str, Any], size_multiple: int, parameters: int
+    meta: ModelMeta, cfg: dict[str, Any], size_multiple: int, parameters: int
 ) -> dict[str, str]:
     """The flat key-values an exported ONNX file carries besides the full JSON: what a GIS
     plugin needs without parsing it (pixel size in cm per pixel, tile size and overlap)."""
     from rscolor import __version__
 
-    train_size = int(meta.get("train_size") or cfg.get("data", {}).get("crop_size") or 128)
+    train_size = int(meta.train_size or cfg.get("data", {}).get("crop_size") or 128)
     tile, overlap, margin = default_tiling(train_size, size_multiple)
-    gsd = _optional_float(meta.get("gsd_m"))
+    gsd = _optional_float(meta.gsd_m)
     values: dict[str, Any] = {
         "version": __version__,
-        "method": meta.get("method") or cfg.get("method"),
-        "color_space": meta.get("color_space") or cfg.get("color_space"),
-        "data": meta.get("data"),
+        "method": meta.method or cfg.get("method"),
+        "color_space": meta.color_space or cfg.get("color_space"),
+        "data": meta.data,
         "parameters": parameters,
         "train_size": train_size,
         "size_multiple": size_multiple,
@@ -196,14 +193,17 @@ def onnx_metadata(
         "tile_margin": margin,
         "gsd_m": gsd,
         "gsd_cm_per_px": None if gsd is None else round(100 * gsd, 6),
-        "gsd_note": meta.get("gsd_note") or cfg.get("gsd_note"),
-        "scene_px": _optional_int(meta.get("scene_px")),
-        "saturation": float(meta.get("saturation", 1.0)),
-        "max_chroma": _optional_float(meta.get("max_chroma")),
-        "meta": json.dumps(meta, sort_keys=True),
+        "gsd_note": meta.gsd_note or cfg.get("gsd_note"),
+        "scene_px": _optional_int(meta.scene_px),
+        "saturation": 1.0 if meta.saturation is None else float(meta.saturation),
+        "max_chroma": _optional_float(meta.max_chroma),
+        "meta": json.dumps(meta.to_dict(), sort_keys=True),
     }
-    return {ONNX_PREFIX + k: f"{v:g}" if isinstance(v, float) else str(v)
-            for k, v in values.items() if v is not None}  # fmt: skip
+    return {ONNX_PREFIX + k: _flat(v) for k, v in values.items() if v is not None}
+
+
+def _flat(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _gsd_text(info: ModelInfo) -> str:

@@ -1,5 +1,5 @@
-"""ONNX export of a generator, and an ONNX Runtime predictor with :class:`Colorizer`'s
-interface (``predict_batch``, ``colorize``), for CPU inference.
+"""ONNX export of a generator, and the ONNX Runtime runner a :class:`Colorizer` holds to
+run an exported model on the CPU (``onnx_colorizer``).
 
 The exported graph takes ``lum`` (B x 1 x H x W, normalised luminance) and gives ``target``
 (B x C x H x W); B, H and W are dynamic (H and W multiples of the model's size multiple,
@@ -32,14 +32,13 @@ from torch.nn import functional as F
 
 from rscolor.color import get_color_space
 from rscolor.errors import UserError
-from rscolor.inference.colorizer import Colorizer, load_colorizer, pad_to_multiple
-from rscolor.inference.model_info import onnx_metadata
+from rscolor.inference.colorizer import Colorizer, load_colorizer
+from rscolor.inference.model_info import META_KEY, onnx_metadata
 from rscolor.modelfile import check_onnx_info
 from rscolor.utils.io import atomic_path
 
 OPSET = 18
 TOLERANCE = 1e-4  # max |onnx - torch| on the normalised target (ab / 110): 0.01 ab units
-META_KEY = "rscolor"
 BACKENDS = ("auto", "torch", "onnx")
 
 
@@ -96,7 +95,7 @@ def export_onnx(colorizer: Colorizer, path: str | Path, force: bool = True) -> f
     model = program.model_proto
     info: dict[str, Any] = {
         "config": colorizer.cfg.to_dict(),
-        "meta": colorizer.meta,
+        "meta": colorizer.meta.to_dict(),
         "size_multiple": m,
         "inputs": "lum: B x 1 x H x W normalised luminance (H, W multiples of size_multiple)",
     }
@@ -107,7 +106,7 @@ def export_onnx(colorizer: Colorizer, path: str | Path, force: bool = True) -> f
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     payload = model.SerializeToString()
-    diff = parity(colorizer, OnnxColorizer(payload, threads=None))
+    diff = parity(colorizer, onnx_colorizer(payload, threads=None))
     if not diff <= TOLERANCE:
         raise UserError(
             f"ONNX export check failed: max |onnx - torch| = {diff:.2e} > {TOLERANCE:g}"
@@ -138,61 +137,73 @@ def parity(reference: Colorizer, other: Colorizer, batch: int = 2, seed: int = 0
 
 
 # ----------------------------------------------------------------------- runtime
-class OnnxColorizer(Colorizer):
-    """A :class:`Colorizer` whose generator is an ONNX Runtime session (CPU).
+class OnnxRunner:
+    """A :class:`~rscolor.inference.colorizer.Runner` on an ONNX Runtime session (CPU):
+    the network of an exported model, for a :class:`Colorizer` to hold."""
 
-    It keeps Colorizer's ``colorize`` / ``predict_target`` and replaces ``run_generator``;
-    there is no torch module behind it (``generator`` is None).
-    """
+    generator = None  # no torch module behind it
 
-    def __init__(self, model: str | Path | bytes, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0 = one per physical core
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        source = model if isinstance(model, bytes) else str(model)
-        name = "the exported model" if isinstance(model, bytes) else str(model)
-        try:
-            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-            info = json.loads(self.session.get_modelmeta().custom_metadata_map[META_KEY])
-        except (KeyError, ValueError) as exc:
-            raise UserError(
-                f"{name}: not an rscolor ONNX model ({exc.__class__.__name__})"
-            ) from None
-        except Exception as exc:  # onnxruntime raises its own types for a bad file
-            raise UserError(f"cannot read ONNX model {name}: {exc.__class__.__name__}") from None
-        self.device = torch.device("cpu")
-        self.generator = None  # type: ignore[assignment]
-        self.cfg, meta, self.size_multiple = check_onnx_info(info, name)
-        self.meta = meta.to_dict()
-        self.space = get_color_space(self.cfg.color_space)
+    def __init__(self, session: Any, channels: int, size_multiple: int, name: str) -> None:
+        self.session = session
+        self.channels = channels
+        self.size_multiple = size_multiple
         self.name = name
-        check_graph(self.session, self.space.target_channels, name)
+        self.device = torch.device("cpu")
+        check_graph(session, channels, name)
 
-    @classmethod
-    def from_colorizer(cls, colorizer: Colorizer, threads: int | None = None) -> OnnxColorizer:
-        """Export in memory (a temporary file) and load it: ``--backend onnx`` on a .pt."""
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.onnx"
-            export_onnx(colorizer, path)
-            return cls(path.read_bytes(), threads)
+    def prepare(self, lum: torch.Tensor) -> torch.Tensor:
+        return lum.detach().float().cpu()
 
-    def run_generator(self, lum: torch.Tensor) -> torch.Tensor:
-        padded, (h, w) = pad_to_multiple(lum.detach().float().cpu(), self.size_multiple)
+    def run(self, padded: torch.Tensor) -> torch.Tensor:
         try:
             out = self.session.run(None, {"lum": np.ascontiguousarray(padded.numpy())})[0]
         except Exception as exc:  # onnxruntime raises its own types
             raise UserError(f"{self.name}: the model fails on its input ({_reason(exc)})") from None
         if out.shape[:1] + out.shape[2:] != padded.shape[:1] + padded.shape[2:] or (
-            out.shape[1] != self.space.target_channels
+            out.shape[1] != self.channels
         ):
             raise UserError(
                 f"{self.name}: the model gives {tuple(out.shape)} for {tuple(padded.shape)}, "
-                f"not {self.space.target_channels} channels of the input's size"
+                f"not {self.channels} channels of the input's size"
             )
-        return torch.from_numpy(out[..., :h, :w])
+        return torch.from_numpy(out)
+
+
+def _session(source: str | bytes, name: str, threads: int | None) -> tuple[Any, Any]:
+    """(ONNX Runtime CPU session, the file's ``rscolor`` JSON)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or 0  # 0 = one per physical core
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        info = json.loads(session.get_modelmeta().custom_metadata_map[META_KEY])
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"{name}: not an rscolor ONNX model ({exc.__class__.__name__})") from None
+    except Exception as exc:  # onnxruntime raises its own types for a bad file
+        raise UserError(f"cannot read ONNX model {name}: {exc.__class__.__name__}") from None
+    return session, info
+
+
+def onnx_colorizer(model: str | Path | bytes, threads: int | None = None) -> Colorizer:
+    """An exported model (a file, or its bytes) as a :class:`Colorizer` that runs in ONNX
+    Runtime: config and metadata from the file, validated."""
+    source = model if isinstance(model, bytes) else str(model)
+    name = "the exported model" if isinstance(model, bytes) else str(model)
+    session, info = _session(source, name, threads)
+    cfg, meta, multiple = check_onnx_info(info, name)
+    channels = get_color_space(cfg.color_space).target_channels
+    return Colorizer(OnnxRunner(session, channels, multiple, name), cfg, meta)
+
+
+def onnx_from_colorizer(colorizer: Colorizer, threads: int | None = None) -> Colorizer:
+    """Export in memory (a temporary file) and load it: ``--backend onnx`` on a .pt."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        export_onnx(colorizer, path)
+        return onnx_colorizer(path.read_bytes(), threads)
 
 
 def _reason(exc: BaseException) -> str:
@@ -230,10 +241,10 @@ def load_backend(
             raise UserError(f"{checkpoint} is an ONNX model: use --backend onnx (or auto)")
         if not Path(checkpoint).is_file():  # type: ignore[arg-type]
             raise UserError(f"checkpoint not found: {checkpoint}")
-        return OnnxColorizer(Path(checkpoint), threads)  # type: ignore[arg-type]
+        return onnx_colorizer(Path(checkpoint), threads)  # type: ignore[arg-type]
     colorizer = load_colorizer(checkpoint, "cpu" if backend == "onnx" else device)
     if backend == "onnx":
-        return OnnxColorizer.from_colorizer(colorizer, threads)
+        return onnx_from_colorizer(colorizer, threads)
     if colorizer.device.type == "cpu":
         # oneDNN's convolutions run about 1.7x faster on NHWC than on NCHW tensors here
         # (docs/performance.md); outputs agree to float rounding.

@@ -41,7 +41,7 @@ def evaluate_images(
     colorizers: dict[str, Colorize],
     root: str | Path,
     files: list[str],
-    mean_ab: tuple[float, float] | None = None,
+    mean_ab: tuple[float, ...] | None = None,
     eval_size: int | None = None,
     references: bool = True,
     progress: bool = True,

@@ -19,7 +19,7 @@ def gray_reference(rgb: np.ndarray) -> np.ndarray:
     return lab_to_rgb(lab)
 
 
-def mean_chroma_reference(rgb: np.ndarray, mean_ab: tuple[float, float]) -> np.ndarray:
+def mean_chroma_reference(rgb: np.ndarray, mean_ab: tuple[float, ...]) -> np.ndarray:
     lab = rgb_to_lab(rgb)
     lab[..., 1] = mean_ab[0]
     lab[..., 2] = mean_ab[1]

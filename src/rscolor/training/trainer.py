@@ -42,7 +42,7 @@ from rscolor.experiment import ExperimentConfig, recorded_config
 from rscolor.inference.batch import rgb_colorizer
 from rscolor.inference.colorizer import Colorizer, shipped_model_path
 from rscolor.metrics.evaluate import evaluate_images
-from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.modelfile import ModelMeta, inference_payload, load_checkpoint, save_checkpoint
 from rscolor.models.registry import norm_layers, with_classes
 from rscolor.training import distributed as D
 from rscolor.training.history import plot_history, write_csv
@@ -167,7 +167,7 @@ class Trainer:
             **self.state.to_state(),
             "rng": rng,  # one entry per rank
             "world_size": self.dist.world_size,
-            "meta": self.meta(),
+            "meta": self.meta().to_dict(),
         }
 
     def load_state(self, ckpt: dict[str, Any]) -> None:
@@ -201,22 +201,22 @@ class Trainer:
         self._ignored_changes = ignored
         return ckpt
 
-    def meta(self) -> dict[str, Any]:
-        return {
-            "method": self.cfg.method,
-            "color_space": self.cfg.color_space,
-            "train_size": self.cfg.data.crop_size,
-            "mean_ab": list(self.mean_ab),
-            "best_epoch": self.state.best_epoch,
-            "best_score": self.state.best_score,
-            "select_metric": self.selected_by,
-            "data": self.data_root.name,
-            "gsd_note": self.cfg.gsd_note,
-            "gsd_m": self.cfg.data.gsd_m,
-            "scene_px": self.scene_px,
-            "encoder_init": self.step.encoder_init if self.step else None,
-            "classes": self.classes,
-        }
+    def meta(self) -> ModelMeta:
+        return ModelMeta(
+            method=self.cfg.method,
+            color_space=self.cfg.color_space,
+            train_size=self.cfg.data.crop_size,
+            mean_ab=tuple(float(v) for v in self.mean_ab),
+            best_epoch=self.state.best_epoch,
+            best_score=self.state.best_score,
+            select_metric=self.selected_by,
+            data=self.data_root.name,
+            gsd_note=self.cfg.gsd_note,
+            gsd_m=self.cfg.data.gsd_m,
+            scene_px=self.scene_px,
+            encoder_init=self.step.encoder_init if self.step else None,
+            classes=self.classes,
+        )
 
     def save_last(self) -> None:
         """Write last.pt (collective: every rank calls it), never with non-finite weights."""

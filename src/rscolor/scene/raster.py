@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rscolor.errors import UserError
-from rscolor.inference.scale import ground_pixel_size
+from rscolor.scene.scale import ground_pixel_size
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".jp2", ".j2k", ".vrt", ".ntf")
 StretchMode = Literal["auto", "percentile", "none"]
@@ -36,7 +36,6 @@ GDAL_CACHE_MB = 64  # GDAL's block cache counts in our RSS; its default is 5% of
 SAMPLE_SIDE = 1024  # the percentile stretch reads at most this many pixels a side
 OUTPUT_BLOCK = 256
 COG_BLOCK = 512  # GDAL's COG default: fewer, larger HTTP range reads when streamed
-OUTPUT_FORMATS = ("cog", "gtiff")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ The pipeline, for a source of H x W pixels and a working scale s:
    docs/performance.md).
    Tiles overlap by 3/8 of their size; the outer 1/8 of each tile is left to its
    neighbour and the rest blends with raised-cosine weights
-   (:mod:`rscolor.inference.tiling`), one tile row at a time.
+   (:mod:`.tiling`), one tile row at a time.
 3. Chroma rows at the working scale are resampled back to full resolution (smoothed by
    [1, 2, 1] / 4 first when enlarged, see :class:`Resample`) and merged with the source's
    own full-resolution luminance; blocks of rows go to the sink as soon as
@@ -34,7 +34,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,12 +43,11 @@ from tqdm import tqdm
 from rscolor.color import ColorSpace
 from rscolor.color.tensor import chroma_space, merge_rgb, to_chroma
 from rscolor.errors import UserError
-from rscolor.inference import raster
-from rscolor.inference.resample import Resample
-from rscolor.inference.scale import resolve_scale
-from rscolor.inference.sources import ArraySink, ArraySource, Sink, Source
-from rscolor.inference.tiling import TileGrid, blend_tile_rows
-from rscolor.utils.io import atomic_path
+from rscolor.modelfile import ModelMeta
+from rscolor.scene.resample import Resample
+from rscolor.scene.scale import resolve_scale
+from rscolor.scene.sources import ArraySink, ArraySource, Sink, Source
+from rscolor.scene.tiling import TileGrid, blend_tile_rows
 
 TILE_FACTOR = 2  # default tile = 2 x the training size (see plan_grid and docs/performance.md)
 BATCH_PIXELS = 2**17  # default tiles per model call: this many working pixels (2 tiles of 256)
@@ -61,8 +59,10 @@ class Predictor(Protocol):
     """What the pipeline needs of a model (:class:`Colorizer` and the ONNX backend)."""
 
     space: ColorSpace
-    size_multiple: int
-    meta: dict[str, Any]
+    meta: ModelMeta
+
+    @property
+    def size_multiple(self) -> int: ...
 
     @property
     def train_size(self) -> int: ...
@@ -100,8 +100,8 @@ class SceneReport:
     tiles_run: int
     seconds: float = 0.0
     predict_seconds: float = 0.0
-    output_format: str = ""  # raster outputs: cog or gtiff
-    cog_seconds: float = 0.0  # the tiled GeoTIFF -> COG copy (overviews, recompression)
+    output_format: str = ""  # the output's format (`rscolor.scene.formats`)
+    finish_seconds: float = 0.0  # its finaliser: for a COG, the copy with overviews
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -286,101 +286,18 @@ class ScenePipeline:
 
 
 # ------------------------------------------------------------------- in memory
+def colorize_into(
+    predictor: Predictor, gray: np.ndarray, sink: Sink, options: SceneOptions | None = None
+) -> SceneReport:
+    """Gray H x W in [0, 1] (a picture in memory) through the tiled pipeline into `sink`."""
+    source = ArraySource(gray)
+    return ScenePipeline(predictor, source, options or SceneOptions(progress=False)).run(sink)
+
+
 def colorize_array(
     predictor: Predictor, gray: np.ndarray, options: SceneOptions | None = None
 ) -> np.ndarray:
     """Gray H x W in [0, 1] -> uint8 RGB through the tiled pipeline."""
-    source = ArraySource(gray)
-    sink = ArraySink(source.height, source.width)
-    ScenePipeline(predictor, source, options or SceneOptions(progress=False)).run(sink)
+    sink = ArraySink(*gray.shape[:2])
+    colorize_into(predictor, gray, sink, options)
     return sink.rgb
-
-
-@dataclass
-class RasterOptions:
-    """How to read the input raster (band and stretch, see :mod:`.raster`), and the
-    output's format: ``cog`` (Cloud-Optimized GeoTIFF) or ``gtiff`` (tiled, no overviews)."""
-
-    band: int | None = None
-    stretch: str = "auto"
-    percentiles: tuple[float, float] = (2.0, 98.0)
-    value_range: tuple[float, float] | None = None
-    output_format: str = "cog"
-
-    def __post_init__(self) -> None:  # checked before any model is loaded
-        if self.output_format not in raster.OUTPUT_FORMATS:
-            formats = " or ".join(raster.OUTPUT_FORMATS)
-            raise UserError(f"unknown --format {self.output_format!r}: {formats}")
-
-
-def verify_tiled(tiled: Path, dst: str | Path, width: int, height: int) -> None:
-    """The tiled GeoTIFF a COG is made from, read back first: a write that failed there
-    (a full disk) is reported as such, not as a failed COG conversion."""
-    try:
-        raster.check_geotiff(tiled, width, height)
-    except UserError as exc:
-        raise UserError(f"cannot write {dst}: the written file {exc}") from None
-
-
-def colorize_raster(
-    predictor: Predictor,
-    src: str | Path,
-    dst: str | Path,
-    options: SceneOptions | None = None,
-    raster_options: RasterOptions | None = None,
-    force: bool = False,
-    threads: int | None = None,
-) -> SceneReport:
-    """Colorize one band of a raster into an RGB Cloud-Optimized GeoTIFF (or a tiled
-    GeoTIFF) with the input's CRS, transform and nodata, and a mask band where the input
-    has invalid pixels. Written atomically: a failed run leaves no output.
-
-    A COG is made in two steps, both in bounded memory: the pipeline writes a tiled GeoTIFF
-    in windows (a temporary file beside `dst`), which GDAL's COG driver then copies with
-    overviews (:func:`raster.write_cog`)."""
-    options = options or SceneOptions()
-    ropts = raster_options or RasterOptions()
-    with (
-        raster.gdal_env(threads),
-        raster.RasterSource(
-            src,
-            ropts.band,
-            ropts.stretch,  # type: ignore[arg-type]  # checked by RasterSource
-            ropts.percentiles,
-            ropts.value_range,  # type: ignore[arg-type]
-        ) as source,
-    ):
-        pipeline = ScenePipeline(predictor, source, options, source.pixel_size)
-        pipeline.report.output_format = ropts.output_format
-        nodata = raster.output_nodata(source.nodata)
-        width, height = source.width, source.height
-
-        def verify(tmp: Path) -> None:
-            raster.check_geotiff(tmp, width, height)
-
-        cog = ropts.output_format == "cog"
-        with atomic_path(dst, force=force, verify=verify) as tmp:
-            tiled = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
-            try:
-                sink = raster.GeoTiffSink(
-                    tiled,
-                    width,
-                    height,
-                    source.georeference(),
-                    nodata,
-                    mask=source.may_have_invalid,
-                    zlevel=1 if cog else 6,  # a COG's tiles are recompressed anyway
-                )
-                try:
-                    report = pipeline.run(sink)
-                finally:
-                    sink.close()
-                if cog:
-                    verify_tiled(tiled, dst, width, height)
-                    start = time.perf_counter()
-                    raster.write_cog(tiled, tmp, threads, dst)
-                    report.cog_seconds = time.perf_counter() - start
-            finally:
-                if cog:
-                    tiled.unlink(missing_ok=True)
-        return report

@@ -8,8 +8,8 @@ import pytest
 
 from rscolor.inference.colorizer import shipped_model_path
 from rscolor.inference.model_info import read_model_info
-from rscolor.inference.scene import default_overlap
 from rscolor.modelfile import inference_payload, load_checkpoint, save_checkpoint
+from rscolor.scene.pipeline import default_overlap
 
 from .helpers import assert_user_error, run_cli, tiny_colorizer
 

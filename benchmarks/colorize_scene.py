@@ -11,7 +11,7 @@ torch, onnxruntime and GDAL (that baseline is in the figure). The ONNX model is 
 once beforehand (export time is not counted).
 
 Model: --checkpoint, else the shipped model (src/rscolor/weights/default.pt), else a
-random-init model of configs/jsdcgan-cpu.yaml (the same network, so the same cost).
+random-init model of configs/cpu/jsdcgan.yaml (the same network, so the same cost).
 
 FLOPs: torch.utils.flop_counter on one batch of tiles (2 x multiply-adds), times the tiles
 the run computed; "GFLOP/Mpx" is per input megapixel, so it includes the tile overlap and
@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-CPU_CONFIG = REPO / "configs" / "jsdcgan-cpu.yaml"
+CPU_CONFIG = REPO / "configs" / "cpu" / "jsdcgan.yaml"
 PIXEL_M = 2.4
 COLLAR = 0.03
 AID_PX = 150
@@ -64,7 +64,7 @@ def pick_model(checkpoint: str | None, workdir: Path) -> tuple[Path, str]:
     path = workdir / "random-cpu.pt"
     meta = {"train_size": cfg.data.crop_size, "method": cfg.method}
     save_checkpoint(path, inference_payload(build_generator(cfg), cfg, meta))
-    return path, "random-init configs/jsdcgan-cpu.yaml (no shipped model; same cost)"
+    return path, "random-init configs/cpu/jsdcgan.yaml (no shipped model; same cost)"
 
 
 def aid_gray(files: list[Path], index: int) -> np.ndarray:

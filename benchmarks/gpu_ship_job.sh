@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The prepared GPU job for the shipped colorizer: the shipped model's recipe as one long run
-# on one H200 (configs/recipe-gpu.yaml: batch 64, bf16, the chroma-weighted L1 from the
+# on one H200 (configs/recipe/gpu.yaml: batch 64, bf16, the chroma-weighted L1 from the
 # start), its saturation calibrated on validation, and the model exported. One device call
 # of about 9 min (the per-command limit is 10):
 #
@@ -48,7 +48,7 @@ PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
 AMP=${AMP:-bf16}
 DATA=${DATA:-data/packed-aid-nwpu}
-CONFIG=${CONFIG:-configs/recipe-gpu.yaml}
+CONFIG=${CONFIG:-configs/recipe/gpu.yaml}
 RUN=${RUN:-runs/ship-gpu}
 EPOCHS=${EPOCHS:-auto}        # auto: from the probe; or a number
 TRAIN_S=${TRAIN_S:-390}       # the training time the epochs are fitted to

@@ -3,7 +3,7 @@
 A step is what `rscolor train` runs per batch (`training.step.GanStep`): generator forward,
 discriminator update, generator update with cGAN + L1 loss, on random tensors already on
 the device (data loading is left out: it overlaps with compute in DataLoader workers).
-Each method is its benchmark-suite config, configs/<method>-<scale>.yaml (the methods of
+Each method is its benchmark-suite config, configs/<scale>/<method>.yaml (the methods of
 `rscolor benchmark --suite all`), with --size / --ngf / --batch applied to all of them
 alike, so the Joint Stream rows sit next to the pix2pix U-Net rows at the same width.
 Warm-up steps are not timed; on CUDA the clock stops after a synchronize. One more
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.backends.cudnn.benchmark = True  # as `rscolor train` (not deterministic) does
     names = args.methods.split(",")
     header = (
-        f"training throughput: configs/*-{args.scale}.yaml, size {args.size or 'config'}, "
+        f"training throughput: configs/{args.scale}/*.yaml, size {args.size or 'config'}, "
         f"ngf {args.ngf or 'config'}, batch {args.batch or 'config'}, "
         f"amp {args.amp}, channels_last {args.channels_last}, compile {args.compile}, "
         f"{args.steps} timed steps after {args.warmup} warm-up; "

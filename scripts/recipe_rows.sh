@@ -52,7 +52,7 @@ run_one() {
   local dir="$OUT/$row-s$seed"
   [ -f "$dir/done" ] && return 0
   # shellcheck disable=SC2086
-  $RSCOLOR train --config configs/recipe-cpu.yaml $BUDGET ${ROWS[$row]} --set train.seed="$seed" \
+  $RSCOLOR train --config configs/recipe/cpu.yaml $BUDGET ${ROWS[$row]} --set train.seed="$seed" \
     --out "$dir" --resume --quiet > "$OUT/$row-s$seed.log" 2>&1 && touch "$dir/done"
 }
 mkdir -p "$OUT"

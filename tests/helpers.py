@@ -29,6 +29,7 @@ from rscolor.inference.colorizer import Colorizer
 from rscolor.modelfile import inference_payload, save_checkpoint
 from rscolor.models import build_generator
 from rscolor.models.registry import DISCRIMINATORS, GENERATORS
+from rscolor.suites.methods import method_config_path
 
 # ------------------------------------------------- scenes and tiny configs
 CLASS_COLORS = {"forest": (40, 110, 50), "beach": (200, 180, 120), "pond": (50, 90, 140)}
@@ -311,7 +312,8 @@ TINY: dict[str, Any] = {
 
 
 def method_config(key: str, scale: str = "cpu", tiny: bool = True) -> ExperimentConfig:
-    return load_config(CONFIGS / f"{key}-{scale}.yaml", TINY if tiny else None, drop_others=True)
+    path = method_config_path(CONFIGS, key, scale)
+    return load_config(path, TINY if tiny else None, drop_others=True)
 
 
 # ------------------------------------------------------ the CLI in-process

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .helpers import all_sections, assert_user_error, run_cli
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-cpu.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cpu" / "jsdcgan.yaml"
 
 
 @pytest.mark.parametrize(

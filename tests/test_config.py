@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,95 @@ from rscolor.models.multiscale_generator import MultiScaleOptions
 from rscolor.models.unet import UNetOptions
 from rscolor.utils.dotted import flatten
 
-CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = ROOT / "configs"
+CONFIGS = sorted(CONFIG_DIR.rglob("*.yaml"))
+IDS = [p.relative_to(CONFIG_DIR).as_posix() for p in CONFIGS]
+
+# Every config the repository ships, by folder (configs/README.md says what each is for):
+# a file lost in a move, or added without a line here and in that README, fails.
+METHOD_KEYS = (
+    "unet patchgan dcgan multid multig jsdcgan "
+    "ablation-single ablation-joint ablation-concat ablation-lcfe"
+).split()
+OTHER_CONFIGS = (
+    "recipe/cpu.yaml",
+    "recipe/gpu.yaml",
+    "recipe/unet-cpu.yaml",
+    "recipe/patchgan-cpu.yaml",
+    "shipped/issue21-encoder-cpu.yaml",
+    "shipped/issue11-stage2-finetune-cpu.yaml",
+    "shipped/issue11-stage3-chroma-cpu.yaml",
+    "shipped/issue11-stage4-ciede-cpu.yaml",
+    "shipped/issue11-stage6-bins-cpu.yaml",
+    "shipped/issue6-stage2-ema-cpu.yaml",
+)
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_the_configs_folder_holds_every_config_and_only_those() -> None:
+    methods = [f"{scale}/{key}.yaml" for scale in ("paper", "cpu") for key in METHOD_KEYS]
+    assert len(IDS) == 30
+    assert IDS == sorted(methods + list(OTHER_CONFIGS))
+
+
+def test_the_configs_readme_names_every_config() -> None:
+    readme = (CONFIG_DIR / "README.md").read_text(encoding="utf-8")
+    for key in METHOD_KEYS:
+        assert f"`{key}`" in readme, key
+    for name in OTHER_CONFIGS:
+        assert f"`{name}`" in readme, name
+
+
+# Where config paths are shown to a user: the READMEs, docs/*.md (not docs/results/, the
+# records of past runs with the commands as they were run), the configs' own comments, the
+# scripts and the code. `<...>` and `*` stand for any name, and must match a file. The table
+# of old names at the end of configs/README.md is left out.
+OLD_NAMES = "The old names"
+CITED = re.compile(r"configs/[\w./*<>-]*\.yaml")
+CITING = (
+    "*.md",
+    "*/README.md",
+    "docs/*.md",
+    "configs/**/*.yaml",
+    "scripts/*",
+    "benchmarks/*",
+    "src/**/*.py",
+)
+
+
+def cited_config_paths() -> dict[str, list[str]]:
+    cited: dict[str, list[str]] = {}
+    for pattern in CITING:
+        for path in sorted(ROOT.glob(pattern)):
+            if path.is_file():
+                text = path.read_text(encoding="utf-8").split(OLD_NAMES)[0]
+                for match in CITED.findall(text):
+                    cited.setdefault(match, []).append(path.relative_to(ROOT).as_posix())
+    # configs/README.md names its files relative to configs/.
+    readme = (CONFIG_DIR / "README.md").read_text(encoding="utf-8").split(OLD_NAMES)[0]
+    for match in re.findall(r"`(?!configs/)([\w/<>-]+\.yaml)`", readme):
+        cited.setdefault(f"configs/{match}", []).append("configs/README.md")
+    return cited
+
+
+def test_every_config_path_cited_in_the_docs_exists() -> None:
+    cited = cited_config_paths()
+    assert "configs/shipped/issue21-encoder-cpu.yaml" in cited  # the scan finds paths at all
+    missing = {
+        path: where
+        for path, where in cited.items()
+        if not list(ROOT.glob(re.sub(r"<[^>]*>", "*", path)))
+    }
+    assert not missing, f"config paths that name no file: {missing}"
+
+
+def test_an_old_flat_config_path_points_to_the_readme(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"configs/README\.md") as info:
+        load_config(tmp_path / "configs" / "jsdcgan-cpu.yaml")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=IDS)
 def test_every_shipped_config_loads(path: Path) -> None:
     cfg = load_config(path)
     assert isinstance(cfg, ExperimentConfig)
@@ -39,7 +125,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_paper_config_has_the_papers_settings() -> None:
-    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-paper.yaml")
+    cfg = load_config(CONFIG_DIR / "paper" / "jsdcgan.yaml")
     assert cfg.train.batch_size == 8 and cfg.train.epochs == 30
     assert cfg.loss.l1_weight == 100 and cfg.data.crop_size == 256
     assert (
@@ -49,7 +135,7 @@ def test_paper_config_has_the_papers_settings() -> None:
     )
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+@pytest.mark.parametrize("path", CONFIGS, ids=IDS)
 def test_every_shipped_config_keeps_its_shape(path: Path) -> None:
     """Each field a config file sets is in the loaded config, with its value: the networks'
     sections name only options of the network they name."""

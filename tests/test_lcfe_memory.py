@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     from rscolor.experiment import load_config
     from rscolor.models import build_generator
     torch.set_num_threads(2)
-    g = build_generator(load_config("configs/jsdcgan-paper.yaml")).eval()
+    g = build_generator(load_config("configs/paper/jsdcgan.yaml")).eval()
     x = torch.randn(1, 1, 1024, 1024)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.inference_mode():

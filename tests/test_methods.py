@@ -16,7 +16,7 @@ from rscolor.models.discriminators import ConvDiscriminator, MultiScaleDiscrimin
 from rscolor.models.joint_stream import JointStreamGenerator
 from rscolor.models.multiscale_generator import MultiScaleGenerator
 from rscolor.models.unet import UNetGenerator
-from rscolor.suites.methods import SCALES, suites_for, unique_methods
+from rscolor.suites.methods import SCALES, method_config_path, suites_for, unique_methods
 from rscolor.training.trainer import Trainer
 
 from .helpers import CONFIGS, method_config
@@ -52,7 +52,7 @@ def test_every_suite_method_has_both_scales() -> None:
     assert set(EXPECTED) == set(KEYS)
     for key in KEYS:
         for scale in SCALES:
-            assert (CONFIGS / f"{key}-{scale}.yaml").is_file(), f"{key}-{scale}.yaml"
+            assert method_config_path(CONFIGS, key, scale).is_file(), f"{scale}/{key}.yaml"
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -87,9 +87,9 @@ def test_method_trains_two_steps_and_colorizes(key: str, scene_tree: Path, tmp_p
 
 @pytest.mark.parametrize("scale", SCALES)
 def test_configs_of_a_scale_share_the_full_methods_budget(scale: str) -> None:
-    full = load_config(CONFIGS / f"jsdcgan-{scale}.yaml").to_dict()
+    full = load_config(method_config_path(CONFIGS, "jsdcgan", scale)).to_dict()
     for key in KEYS:
-        cfg = load_config(CONFIGS / f"{key}-{scale}.yaml").to_dict()
+        cfg = load_config(method_config_path(CONFIGS, key, scale)).to_dict()
         for section, fields in BUDGET.items():
             for field in fields:
                 assert cfg[section][field] == full[section][field], (
@@ -101,10 +101,10 @@ def test_configs_of_a_scale_share_the_full_methods_budget(scale: str) -> None:
 
 @pytest.mark.parametrize("scale", SCALES)
 def test_ablation_rows_differ_from_the_full_method_only_in_generator_switches(scale: str) -> None:
-    full = load_config(CONFIGS / f"jsdcgan-{scale}.yaml").to_dict()
+    full = load_config(method_config_path(CONFIGS, "jsdcgan", scale)).to_dict()
     switches = {"macro_stream", "low_level", "fusion"}
     for key in ("ablation-single", "ablation-joint", "ablation-concat", "ablation-lcfe", "dcgan"):
-        cfg = load_config(CONFIGS / f"{key}-{scale}.yaml").to_dict()
+        cfg = load_config(method_config_path(CONFIGS, key, scale)).to_dict()
         for section in ("discriminator", "loss", "optim", "train", "data"):
             assert cfg[section] == full[section], f"{key}-{scale}: {section}"
         if key.startswith("ablation"):

@@ -27,7 +27,7 @@ from .helpers import (
 )
 from .test_bounds import field_limits
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "jsdcgan-cpu.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cpu" / "jsdcgan.yaml"
 
 
 @pytest.mark.parametrize(

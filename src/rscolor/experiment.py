@@ -147,7 +147,10 @@ def load_config(
     overrides, given for every method), not an error."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"config file not found: {path}")
+        moved = " (configs/ is in folders now: see configs/README.md)"
+        raise UserError(
+            f"config file not found: {path}{moved if path.parent.name == 'configs' else ''}"
+        )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError:

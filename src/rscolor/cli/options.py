@@ -321,7 +321,7 @@ class BenchmarkCommandOptions:
     data: Annotated[Path, typer.Option(help="Folder-per-class image tree (e.g. AID).")]
     out: Annotated[Path, typer.Option(help="Suite folder: runs, tables and figures.")]
     suite: Annotated[str, typer.Option(help="compare, ablation or all.")] = "compare"
-    scale: Annotated[str, typer.Option(help="cpu or paper (configs/*-<scale>.yaml).")] = "cpu"
+    scale: Annotated[str, typer.Option(help="cpu or paper (configs/<scale>/).")] = "cpu"
     epochs: Annotated[
         int | None, typer.Option(help="Train every method N epochs (default: the configs').")
     ] = None
@@ -338,7 +338,10 @@ class BenchmarkCommandOptions:
         str | None, typer.Option(help="auto, cpu or cuda (default: the configs', auto).")
     ] = None
     configs: Annotated[
-        Path | None, typer.Option(help="Folder of method configs (default: the repo's configs/).")
+        Path | None,
+        typer.Option(
+            help="Folder of method configs, DIR/<scale>/<method>.yaml (default: configs/)."
+        ),
     ] = None
     quiet: Quiet = False
     set_: Annotated[

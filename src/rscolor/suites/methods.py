@@ -1,6 +1,6 @@
 """Which methods a benchmark suite trains, their table labels and the paper's numbers.
 
-Each method is a config file ``configs/<key>-<scale>.yaml`` and a run folder
+Each method is a config file ``configs/<scale>/<key>.yaml`` and a run folder
 ``OUT/runs/<key>``; a method in two suites (the full JS-DCGAN) is trained once.
 """
 
@@ -25,7 +25,12 @@ class Method:
     paper: Paper = field(default_factory=dict)
 
     def config_path(self, configs_dir: Path, scale: str) -> Path:
-        return configs_dir / f"{self.key}-{scale}.yaml"
+        return method_config_path(configs_dir, self.key, scale)
+
+
+def method_config_path(configs_dir: Path, key: str, scale: str) -> Path:
+    """The one rule from a method and a scale to its config: ``configs/<scale>/<key>.yaml``."""
+    return configs_dir / scale / f"{key}.yaml"
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def default_configs_dir() -> Path | None:
     ./configs in the working folder."""
     repo = Path(__file__).resolve().parents[3] / "configs"
     for candidate in (repo, Path("configs")):
-        if (candidate / "jsdcgan-cpu.yaml").is_file():
+        if method_config_path(candidate, "jsdcgan", "cpu").is_file():
             return candidate
     return None
 

@@ -146,7 +146,7 @@ def header_lines(
             if cfg.train.max_steps_per_epoch
             else ""
         )
-        + f", configs `configs/*-{opts.scale}.yaml`. Overrides: "
+        + f", configs `configs/{opts.scale}/*.yaml`. Overrides: "
         + (", ".join(overrides) if overrides else "none")
         + ".",
         f"- Seeds: every method trained with train.seed {', '.join(map(str, seeds))} "

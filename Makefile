@@ -49,10 +49,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# ruff, the layers contract (pyproject.toml's [tool.importlinter], docs/architecture.md),
-# then the type checker on src/ ([tool.mypy]).
+# ruff (the linter, then the formatter's layout, which no `fmt: skip` escapes:
+# tests/test_code_size.py), the layers contract (pyproject.toml's [tool.importlinter],
+# docs/architecture.md), then the type checker on src/ ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 

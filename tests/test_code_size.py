@@ -1,9 +1,11 @@
 """Every module of the package is small enough to read whole: at most 400 lines per file
-and 80 lines per function (issue 13)."""
+and 80 lines per function (issue 13), as the formatter lays it out: no `fmt: skip` or
+`fmt: off` squeezes a file under the limit (issue 24)."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ KNOWN_EXCEPTIONS: set[str] = set()
 # Functions over the limit, left for now (file, function).
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = set()
 FILES = sorted(p for p in PACKAGE.rglob("*.py"))
+# What switches the formatter off for a line or a block (ruff and black read both spellings).
+FORMATTER_OFF = re.compile(r"fmt:\s*(skip|off)")
 
 
 def function_sizes(tree: ast.AST) -> list[tuple[str, int, int]]:
@@ -45,3 +49,15 @@ def test_file_and_function_sizes(path: Path) -> None:
         if n > MAX_FUNCTION_LINES and (rel, name) not in KNOWN_LONG_FUNCTIONS
     ]
     assert not long, f"{rel}: functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_formatter_escapes(path: Path) -> None:
+    rel = path.relative_to(PACKAGE).as_posix()
+    text = path.read_text(encoding="utf-8")
+    found = [
+        f"line {n}: {match.group()}"
+        for n, line in enumerate(text.splitlines(), 1)
+        if (match := FORMATTER_OFF.search(line))
+    ]
+    assert not found, f"{rel}: the formatter is switched off ({found}); split the file instead"

@@ -68,8 +68,9 @@ class DataConfig(Strict):
     split_ratios: tuple[Positive, Count, Count] = Field(
         (3, 1, 1), description="train : test : val per class (paper Sec. 4.1); train >= 1."
     )
-    split_seed: int = Field(0, ge=0, le=2**32, description="Seed of the per-class shuffle of "
-        "the split.")  # fmt: skip
+    split_seed: int = Field(
+        0, ge=0, le=2**32, description="Seed of the per-class shuffle of the split."
+    )
     cache: bool = Field(True, description="Keep converted (lum, chroma) images in memory.")
     num_workers: int = Field(0, ge=0, le=256, description="DataLoader workers (0 = main process).")
     hflip: bool = Field(True, description="Random horizontal flip when training.")
@@ -115,19 +116,31 @@ class LossConfig(Strict):
     label_smoothing: float = Field(
         1.0, gt=0.0, le=1.0, description="Target for real labels (Nazeri: 0.9)."
     )
-    chroma_weight: Weight = Field(0.0, description="Pixel weights 1 + w c/mean(c) "
-        "(c: true chroma; mean 1): against muted output. 0 = plain L1 (the paper).")  # fmt: skip
-    ciede_weight: Weight = Field(0.0, description="Weight of the mean CIEDE2000 (the "
-        "metric, differentiable: color/ciede.py) beside the L1. 0 = off (the paper).")  # fmt: skip
-    bins_weight: Weight = Field(0.0, description="Weight of the cross-entropy on the "
-        "'bins' head's scores (soft targets, chroma-weighted as the L1). 0 = off.")  # fmt: skip
+    chroma_weight: Weight = Field(
+        0.0,
+        description="Pixel weights 1 + w c/mean(c) (c: true chroma; mean 1): against muted "
+        "output. 0 = plain L1 (the paper).",
+    )
+    ciede_weight: Weight = Field(
+        0.0,
+        description="Weight of the mean CIEDE2000 (the metric, differentiable: "
+        "color/ciede.py) beside the L1. 0 = off (the paper).",
+    )
+    bins_weight: Weight = Field(
+        0.0,
+        description="Weight of the cross-entropy on the 'bins' head's scores (soft targets, "
+        "chroma-weighted as the L1). 0 = off.",
+    )
     class_weight: Weight = Field(
         0.0,
         description="Weight of the scene-class head's cross-entropy against each training "
         "image's class folder (global colour priors, Iizuka et al. 2016). 0 = off.",
     )
-    adv_warmup_epochs: Weight = Field(0.0, description="Epochs (fractions allowed) of "
-        "the pixel terms alone before the adversarial term starts: colours first.")  # fmt: skip
+    adv_warmup_epochs: Weight = Field(
+        0.0,
+        description="Epochs (fractions allowed) of the pixel terms alone before the "
+        "adversarial term starts: colours first.",
+    )
     adv_ramp_epochs: Weight = Field(
         0.0,
         description="After the warm-up, raise the adversarial weight linearly from 0 to "
@@ -167,8 +180,13 @@ class TrainConfig(Strict):
     checkpoint_every_steps: Big | None = Field(
         None, description="Also write last.pt every N steps (resume mid-epoch)."
     )
-    threads: int | None = Field(None, ge=1, le=1024, description="torch CPU threads (None = "
-        "torch default); at most the machine's cores when a run starts.")  # fmt: skip
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="torch CPU threads (None = torch default); at most the machine's cores "
+        "when a run starts.",
+    )
     ema_decay: float | None = Field(
         None,
         ge=0.0,
@@ -195,10 +213,16 @@ class TrainConfig(Strict):
 # run takes them from the command line rather than from last.pt, and a finished benchmark
 # run is not retrained for them. `data.cache` is not one: cached images are float16-rounded,
 # so the training inputs (and the trained weights) differ with and without it.
-RUNTIME_FIELDS = frozenset({
-    "train.device", "train.threads", "train.checkpoint_every_steps", "train.compile",
-    "data.num_workers", "data.root",
-})  # fmt: skip
+RUNTIME_FIELDS = frozenset(
+    {
+        "train.device",
+        "train.threads",
+        "train.checkpoint_every_steps",
+        "train.compile",
+        "data.num_workers",
+        "data.root",
+    }
+)
 
 
 def without_runtime(tree: dict[str, Any]) -> dict[str, Any]:

@@ -136,9 +136,13 @@ def _colorize(colorizer: Colorizer, job: Job, staged: Path, settings: TaskSettin
     report: SceneReport | None
     if is_remote(job.source):
         report = colorize_raster(
-            colorizer, gdal_path(job.source), staged, settings.scene, settings.raster, False,
-            threads,
-        )  # fmt: skip
+            colorizer,
+            gdal_path(job.source),
+            staged,
+            options=settings.scene,
+            raster_options=settings.raster,
+            threads=threads,
+        )
     else:
         report = colorize_file(
             colorizer, Path(job.source), staged, settings.scene, settings.raster, threads

@@ -33,9 +33,15 @@ def run_archive(opts: ColorizeOptions, options: SceneOptions, raster: RasterOpti
     settings = TaskSettings(model, opts.out_dir, opts.force, opts.stac, options, raster)
     cluster = ClusterOptions(opts.workers, opts.scheduler, opts.scheduler_file)
     summary = colorize_archive(
-        opts.inputs, opts.out_dir, settings, cluster, opts.retries, opts.manifest, opts.asset,
-        not opts.quiet,
-    )  # fmt: skip
+        opts.inputs,
+        opts.out_dir,
+        settings,
+        cluster,
+        retries=opts.retries,
+        manifest=opts.manifest,
+        asset=opts.asset,
+        progress=not opts.quiet,
+    )
     print(summary.line())
     if summary.failed:
         record = manifest_path(opts.out_dir, opts.manifest)

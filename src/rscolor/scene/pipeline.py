@@ -208,9 +208,20 @@ class ScenePipeline:
         self.down_y, self.down_x = Resample(h, wh), Resample(w, ww)
         self.up_y, self.up_x = Resample(wh, h, smooth=True), Resample(ww, w, smooth=True)
         self.report = SceneReport(
-            w, h, self.scale, why, ww, wh, self.grid.tile, self.grid.overlap, self.grid.margin,
-            (self.grid.tile_h, self.grid.tile_w), self.batch, self.grid.count, 0,
-        )  # fmt: skip
+            width=w,
+            height=h,
+            scale=self.scale,
+            scale_source=why,
+            work_width=ww,
+            work_height=wh,
+            tile=self.grid.tile,
+            overlap=self.grid.overlap,
+            margin=self.grid.margin,
+            tile_shape=(self.grid.tile_h, self.grid.tile_w),
+            batch=self.batch,
+            tiles=self.grid.count,
+            tiles_run=0,
+        )
 
     def working_window(self, y0: int, y1: int, x0: int, x1: int) -> tuple[np.ndarray, np.ndarray]:
         """Working-scale rows [y0, y1) x columns [x0, x1): (normalised luminance, valid).

@@ -94,9 +94,15 @@ def make_study_server(
     wsgi = app if quiet else AccessLog(app)
     try:
         server = create_server(
-            wsgi, host=host, port=port, backlog=BACKLOG, connection_limit=CONNECTIONS,
-            threads=THREADS, ident="rscolor-study", clear_untrusted_proxy_headers=False,
-        )  # fmt: skip
+            wsgi,
+            host=host,
+            port=port,
+            backlog=BACKLOG,
+            connection_limit=CONNECTIONS,
+            threads=THREADS,
+            ident="rscolor-study",
+            clear_untrusted_proxy_headers=False,
+        )
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     study = StudyServer(server)

@@ -5,6 +5,12 @@ from rscolor.suites.methods import ABLATION, COMPARE, SUITES, Method, Suite
 from rscolor.suites.runner import BenchmarkOptions, BenchmarkResult, run_suite
 
 __all__ = [
-    "ABLATION", "COMPARE", "SUITES", "BenchmarkOptions", "BenchmarkResult", "Method", "Suite",
+    "ABLATION",
+    "COMPARE",
+    "SUITES",
+    "BenchmarkOptions",
+    "BenchmarkResult",
+    "Method",
+    "Suite",
     "run_suite",
-]  # fmt: skip
+]

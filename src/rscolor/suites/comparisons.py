@@ -117,16 +117,31 @@ def seeds_note(comps: list[MetricComparison]) -> str:
     return " (1 seed: images only)" if n == 1 else ""
 
 
-def write_comparisons(
-    opts: BenchmarkOptions, suites: list[Suite], runs: Runs, sev: SuiteEvaluation
-) -> list[Path]:
-    """comparisons.md / .csv: per step, A - B with a 95% interval over seeds (paired by
-    seed, Student t) and over test images (paired bootstrap, seeds averaged), and the
-    verdict both support."""
-    data_name = opts.data.name
-    results = step_comparisons(suites, sev, data_name)
-    metrics = [c.metric for c in results[0][1]] if results else []
-    lines = [
+# comparisons.csv: one row per step and metric.
+CSV_FIELDS = (
+    "suite",
+    "a",
+    "b",
+    "paper_claim",
+    "paper_acc2_diff",
+    "metric",
+    "seeds",
+    "seed_diff",
+    "seed_low",
+    "seed_high",
+    "images",
+    "image_diff",
+    "image_low",
+    "image_high",
+    "verdict",
+    "step_verdict",
+)
+
+
+def intro_lines(sev: SuiteEvaluation) -> list[str]:
+    """comparisons.md's title and what its rows, intervals and verdicts mean."""
+    images = sev.references.rows.get("gray", {}).get("images", len(sev.files))
+    return [
         "# Paired comparisons",
         "",
         "Each row is a claim of the paper's tables: the full method better than a baseline "
@@ -138,47 +153,79 @@ def write_comparisons(
         "the same data order and augmentation) and its 95% Student-t interval.",
         f"- *over images*: the mean per-image difference (each method averaged over the "
         f"seeds both have) and the 95% percentile interval of a paired bootstrap over the "
-        f"test images ({sev.references.rows.get('gray', {}).get('images', len(sev.files))} "
-        "images, 4000 resamples, seeded).",
+        f"test images ({images} images, 4000 resamples, seeded).",
         "- Verdict per metric: *reproduced* when both intervals exclude zero on the paper's "
         "side, *reversed* when both exclude it on the other side, otherwise *not "
         "distinguishable* at this budget (with one seed only the images' interval decides, "
         "and it cannot see run-to-run noise). The step's verdict: reproduced / reversed if "
         "a metric is and none says the opposite, *mixed* if they disagree.",
     ]
+
+
+def table_head(metrics: list[str]) -> list[str]:
+    head = ["Step", "Paper Δacc2", "Seeds"]
+    for m in metrics:
+        title = catalog.title(m)
+        head += [f"Δ{title} over seeds", f"Δ{title} over images", f"{title} verdict"]
+    return head + ["Verdict"]
+
+
+def table_row(
+    step: Step, comps: list[MetricComparison], paper: float | None, overall: str
+) -> list[str]:
+    cells = [
+        step_label(step),
+        "–" if paper is None else f"{paper:+.2f}",
+        str(max((c.over_seeds.n for c in comps), default=0)),
+    ]
+    for c in comps:
+        cells += [diff_cell(c.over_seeds), diff_cell(c.over_images), c.verdict]
+    return [*cells, f"**{overall}**" if overall != UNDECIDED else overall]
+
+
+def csv_row(step: Step, c: MetricComparison, paper: float | None, overall: str) -> dict[str, Any]:
+    return {
+        "suite": step.suite,
+        "a": step.a.key,
+        "b": step.b_key,
+        "paper_claim": step.paper,
+        "paper_acc2_diff": paper,
+        "metric": c.metric,
+        "seeds": c.over_seeds.n,
+        "seed_diff": c.over_seeds.mean,
+        "seed_low": c.over_seeds.low,
+        "seed_high": c.over_seeds.high,
+        "images": c.over_images.n,
+        "image_diff": c.over_images.mean,
+        "image_low": c.over_images.low,
+        "image_high": c.over_images.high,
+        "verdict": c.verdict,
+        "step_verdict": overall,
+    }
+
+
+def write_comparisons(
+    opts: BenchmarkOptions, suites: list[Suite], runs: Runs, sev: SuiteEvaluation
+) -> list[Path]:
+    """comparisons.md / .csv: per step, A - B with a 95% interval over seeds (paired by
+    seed, Student t) and over test images (paired bootstrap, seeds averaged), and the
+    verdict both support."""
+    data_name = opts.data.name
+    results = step_comparisons(suites, sev, data_name)
+    metrics = [c.metric for c in results[0][1]] if results else []
+    lines = intro_lines(sev)
     csv_out: list[dict[str, Any]] = []
     for suite in suites:
-        head = ["Step", "Paper Δacc2", "Seeds"]
-        for m in metrics:
-            title = catalog.title(m)
-            head += [f"Δ{title} over seeds", f"Δ{title} over images", f"{title} verdict"]
-        head.append("Verdict")
         rows = []
         for step, comps in results:
             if step.suite != suite.name:
                 continue
             paper = step.paper_diff(data_name)
             overall = overall_verdict([c.verdict for c in comps]) + seeds_note(comps)
-            cells = [step_label(step), "–" if paper is None else f"{paper:+.2f}",
-                     str(max((c.over_seeds.n for c in comps), default=0))]  # fmt: skip
-            for c in comps:
-                cells += [diff_cell(c.over_seeds), diff_cell(c.over_images), c.verdict]
-            rows.append([*cells, f"**{overall}**" if overall != UNDECIDED else overall])
-            for c in comps:
-                csv_out.append(
-                    {"suite": suite.name, "a": step.a.key, "b": step.b_key,
-                     "paper_claim": step.paper, "paper_acc2_diff": paper, "metric": c.metric,
-                     "seeds": c.over_seeds.n, "seed_diff": c.over_seeds.mean,
-                     "seed_low": c.over_seeds.low, "seed_high": c.over_seeds.high,
-                     "images": c.over_images.n, "image_diff": c.over_images.mean,
-                     "image_low": c.over_images.low, "image_high": c.over_images.high,
-                     "verdict": c.verdict, "step_verdict": overall}
-                )  # fmt: skip
-        lines += ["", f"## {suite.title}", "", markdown_table(head, rows)]
-    fields = ("suite", "a", "b", "paper_claim", "paper_acc2_diff", "metric", "seeds",
-              "seed_diff", "seed_low", "seed_high", "images", "image_diff", "image_low",
-              "image_high", "verdict", "step_verdict")  # fmt: skip
+            rows.append(table_row(step, comps, paper, overall))
+            csv_out += [csv_row(step, c, paper, overall) for c in comps]
+        lines += ["", f"## {suite.title}", "", markdown_table(table_head(metrics), rows)]
     md, csv_path = opts.out / "comparisons.md", opts.out / "comparisons.csv"
     atomic_write_text(md, "\n".join(lines) + "\n")
-    atomic_write_text(csv_path, to_csv(fields, csv_out))
+    atomic_write_text(csv_path, to_csv(CSV_FIELDS, csv_out))
     return [md, csv_path]

@@ -106,8 +106,12 @@ def evaluate_all(
     for run, result in zip(done, stored, strict=True):
         by_method.setdefault(run.method.key, {})[run.seed] = result or next(fresh)
     mean_ab = suite_mean_ab(done)
-    ref_key = {"files": files_digest(files), "mean_ab": list(mean_ab), "eval_size": eval_size,
-               "metrics": metric_names()}  # fmt: skip
+    ref_key = {
+        "files": files_digest(files),
+        "mean_ab": list(mean_ab),
+        "eval_size": eval_size,
+        "metrics": metric_names(),
+    }
     references = cached_eval(
         opts.out / "eval-references.json",
         ref_key,

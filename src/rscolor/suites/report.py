@@ -187,8 +187,14 @@ def suite_section(suite: Suite, runs: Runs, sev: SuiteEvaluation, data_name: str
     with_paper = any(data_name in m.paper for m in suite.methods)
     keys = [m.key for m in suite.methods] + list(REFERENCES)
     metrics = table_metrics(row for k in keys for row in seed_and_ref_rows(sev, k))
-    head = ["Method", "Seeds", *(catalog.title(m) for m in metrics),
-            "G params", "Train time", "Best epoch"]  # fmt: skip
+    head = [
+        "Method",
+        "Seeds",
+        *(catalog.title(m) for m in metrics),
+        "G params",
+        "Train time",
+        "Best epoch",
+    ]
     if with_paper:
         head += ["Paper acc2", "Paper acc5"]
     rows = []
@@ -230,8 +236,18 @@ def interval_fields(metric: str, interval: Interval) -> dict[str, Any]:
 
 def csv_fields(metrics: list[str]) -> tuple[str, ...]:
     per_metric = [f for m in metrics for f in (m, f"{m}_ci_low", f"{m}_ci_high")]
-    return ("suite", "method", "label", "status", "seeds", *per_metric, "colorfulness_gt",
-            "images", *RUN_FIELDS, *PAPER_FIELDS)  # fmt: skip
+    return (
+        "suite",
+        "method",
+        "label",
+        "status",
+        "seeds",
+        *per_metric,
+        "colorfulness_gt",
+        "images",
+        *RUN_FIELDS,
+        *PAPER_FIELDS,
+    )
 
 
 def csv_rows(
@@ -245,24 +261,35 @@ def csv_rows(
             rows = list(sev.seed_rows(method.key).values())
             intervals = method_intervals(sev, method.key, metrics)
             row: dict[str, Any] = {
-                "suite": suite.name, "method": method.key, "label": method.label,
-                "status": status_of(runs[method.key]), "seeds": len(rows),
+                "suite": suite.name,
+                "method": method.key,
+                "label": method.label,
+                "status": status_of(runs[method.key]),
+                "seeds": len(rows),
                 "colorfulness_gt": rows[0].get("colorfulness_gt") if rows else None,
                 "images": rows[0].get("images") if rows else None,
-                "g_params": done[0].g_params, "d_params": done[0].d_params,
+                "g_params": done[0].g_params,
+                "d_params": done[0].d_params,
                 "train_seconds": float(np.mean([r.seconds for r in done])),
                 "epochs": max(r.epochs for r in done),
                 "best_epoch": ";".join(str(r.best_epoch) for r in done),
-                "paper_acc2": paper[0], "paper_acc5": paper[1],
-            }  # fmt: skip
+                "paper_acc2": paper[0],
+                "paper_acc5": paper[1],
+            }
             for m in metrics:
                 row |= interval_fields(m, intervals[m])
             out.append(row)
     for ref in REFERENCES:
         ref_row = sev.references.rows.get(ref, {})
-        row = {"suite": "reference", "method": ref, "label": ref, "status": "reference",
-               "seeds": "", "colorfulness_gt": ref_row.get("colorfulness_gt"),
-               "images": ref_row.get("images")}  # fmt: skip
+        row = {
+            "suite": "reference",
+            "method": ref,
+            "label": ref,
+            "status": "reference",
+            "seeds": "",
+            "colorfulness_gt": ref_row.get("colorfulness_gt"),
+            "images": ref_row.get("images"),
+        }
         for m in metrics:
             row[m] = ref_row.get(m)
         out.append(row)
@@ -277,12 +304,20 @@ def run_rows(suites: list[Suite], runs: Runs, sev: SuiteEvaluation) -> list[dict
             rec = run.record
             assert rec is not None
             out.append(
-                {"method": method.key, "label": method.label, "seed": run.seed,
-                 "status": rec.status, **sev.seed_rows(method.key).get(run.seed, {}),
-                 "g_params": rec.g_params, "d_params": rec.d_params,
-                 "train_seconds": rec.seconds, "epochs": rec.epochs,
-                 "best_epoch": rec.best_epoch, "run": str(run.run_dir)}
-            )  # fmt: skip
+                {
+                    "method": method.key,
+                    "label": method.label,
+                    "seed": run.seed,
+                    "status": rec.status,
+                    **sev.seed_rows(method.key).get(run.seed, {}),
+                    "g_params": rec.g_params,
+                    "d_params": rec.d_params,
+                    "train_seconds": rec.seconds,
+                    "epochs": rec.epochs,
+                    "best_epoch": rec.best_epoch,
+                    "run": str(run.run_dir),
+                }
+            )
     return out
 
 
@@ -320,7 +355,16 @@ def write_tables(
     atomic_write_text(md, "\n\n".join(parts) + "\n")
     rows = csv_rows(suites, runs, sev, data_name, metrics)
     atomic_write_text(csv_path, to_csv(csv_fields(metrics), rows))
-    run_fields = ("method", "label", "seed", "status", *metrics, "colorfulness_gt", "images",
-                  *RUN_FIELDS, "run")  # fmt: skip
+    run_fields = (
+        "method",
+        "label",
+        "seed",
+        "status",
+        *metrics,
+        "colorfulness_gt",
+        "images",
+        *RUN_FIELDS,
+        "run",
+    )
     atomic_write_text(runs_path, to_csv(run_fields, run_rows(suites, runs, sev)))
     return [md, csv_path, runs_path]

@@ -80,8 +80,9 @@ def l1_loss(
     return torch.stack(losses).mean()
 
 
-def bins_loss(scores: torch.Tensor, target: torch.Tensor, head: ChromaBins,
-              chroma_weight: float = 0.0) -> torch.Tensor:  # fmt: skip
+def bins_loss(
+    scores: torch.Tensor, target: torch.Tensor, head: ChromaBins, chroma_weight: float = 0.0
+) -> torch.Tensor:
     """Cross-entropy of a 'bins' head's scores (B, Q, H, W) against the soft-encoded
     target (a Gaussian of half a grid step), pixels weighted by their true chroma
     (`chroma_weights`, colour rebalancing) as in `l1_loss`."""

@@ -142,9 +142,17 @@ class RunState:
 
 # What a last.pt holds beyond a model file, with the type each must have.
 RESUME_KEYS: dict[str, type | tuple[type, ...]] = {
-    "config": dict, "generator": dict, "opt_g": dict, "sched_g": dict, "rng": (dict, list),
-    "epoch": int, "step_in_epoch": int, "step": int, "history": list, "meta": dict,
-}  # fmt: skip
+    "config": dict,
+    "generator": dict,
+    "opt_g": dict,
+    "sched_g": dict,
+    "rng": (dict, list),
+    "epoch": int,
+    "step_in_epoch": int,
+    "step": int,
+    "history": list,
+    "meta": dict,
+}
 
 
 def check_resume_state(ckpt: dict[str, Any], path: Path) -> None:

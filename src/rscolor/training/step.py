@@ -27,9 +27,10 @@ from rscolor.color.spaces import AB_SCALE
 from rscolor.errors import UserError
 from rscolor.experiment import ExperimentConfig
 from rscolor.modelfile import float_state, load_checkpoint
+from rscolor.models import build_discriminator, build_generator
 from rscolor.models.chroma_bins import ChromaBins, load_regression_generator
 from rscolor.models.discriminators import pyramid
-from rscolor.models.registry import build_discriminator, build_generator, is_multiscale_d
+from rscolor.models.registry import check_heads, is_multiscale_d
 from rscolor.training import distributed as D
 from rscolor.training.ema import make_ema
 from rscolor.training.encoders import freeze_encoders, init_encoders
@@ -122,8 +123,7 @@ class GanStep:
         dist = dist or D.DistInfo()
         if cfg.loss.ciede_weight > 0 and cfg.color_space != "lab":
             raise UserError("loss.ciede_weight needs color_space: lab (CIEDE2000 is on Lab chroma)")
-        if getattr(cfg.generator, "head", None) == "bins" and cfg.color_space != "lab":
-            raise UserError("generator.head 'bins' needs color_space: lab (its grid is in Lab)")
+        check_heads(cfg)
         if cfg.train.freeze_encoder_epochs > 0 and dist.enabled:
             raise UserError(
                 "train.freeze_encoder_epochs needs one process (DDP fixes the set of trained "
@@ -132,8 +132,6 @@ class GanStep:
         g = build_generator(cfg)
         encoder_init = init_encoders(g, cfg)
         g = g.to(device)
-        if cfg.loss.class_weight > 0 and not getattr(cfg.generator, "classes", 0):
-            raise UserError("loss.class_weight needs the scene-class head (generator.classes)")
         if cfg.loss.bins_weight > 0 and not isinstance(getattr(g, "head", None), ChromaBins):
             raise UserError("loss.bins_weight needs generator.head: bins (the joint stream's)")
         d = build_discriminator(cfg)

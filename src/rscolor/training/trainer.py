@@ -92,7 +92,7 @@ class Trainer:
         self.progress = progress
         self.dist, self.device = D.init_distributed(cfg.train.device)
         self.state = RunState()
-        self.step: GanStep = None  # type: ignore[assignment]  # set by `build`
+        self.step: GanStep  # the networks and their optimizers, made by `build`
         self.classes: list[str] | None = None  # the scene-class head's, set by `build`
         self.runlog = RunLog(self.run_dir, self.dist.is_main, progress)
         self.mean_ab: tuple[float, float] = (0.0, 0.0)
@@ -214,7 +214,7 @@ class Trainer:
             gsd_note=self.cfg.gsd_note,
             gsd_m=self.cfg.data.gsd_m,
             scene_px=self.scene_px,
-            encoder_init=self.step.encoder_init if self.step else None,
+            encoder_init=self.step.encoder_init,
             classes=self.classes,
         )
 

@@ -208,11 +208,10 @@ def with_classes(options: GeneratorOptions, classes: int) -> GeneratorOptions:
 def check_heads(cfg: NetworksConfig) -> None:
     """The generator's heads against the loss and colour space: a 'bins' head's grid is in
     Lab; loss.class_weight needs the scene-class head (both are joint_stream's options)."""
-    g = cfg.generator
-    joint = g if isinstance(g, JointStreamOptions) else None
-    if joint is not None and joint.head == "bins" and cfg.color_space != "lab":
+    joint = cfg.generator if isinstance(cfg.generator, JointStreamOptions) else None
+    if joint and joint.head == "bins" and cfg.color_space != "lab":
         raise UserError("generator.head 'bins' needs color_space: lab (its grid is in Lab)")
-    if cfg.loss.class_weight > 0 and not (joint is not None and joint.classes):
+    if cfg.loss.class_weight > 0 and not (joint and joint.classes):
         raise UserError("loss.class_weight needs the scene-class head (generator.classes)")
 
 

@@ -53,8 +53,8 @@ test-fast: $(STAMP)
 # tests/test_code_size.py), the layers contract (pyproject.toml's [tool.importlinter],
 # docs/architecture.md), then the type checker on src/ ([tool.mypy]).
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts qgis_plugin
+	$(BIN)/ruff format --check src tests benchmarks scripts qgis_plugin
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 

@@ -83,6 +83,57 @@ def test_train_throughput_benchmark_at_tiny_size(tmp_path: Path, capsys) -> None
     assert len(rows) == 1 and rows[0]["images_per_s"] > 0
 
 
+def calibration(rows: dict[str, tuple[float, float, float]], mean_chroma: float = 7.4) -> dict:
+    """An `rscolor calibrate --out` body: rows of (CIEDE2000, colourfulness, false colour)."""
+    body = {
+        name: {**metrics(c), "colorfulness": col, "false_color": fc}
+        for name, (c, col, fc) in rows.items()
+    }
+    body["mean_chroma"] = {**metrics(mean_chroma), "colorfulness": 2.0, "false_color": 0.0}
+    return {"images": 600, "chosen": next(iter(rows)), "rows": body}
+
+
+def test_ship_decision_pools_both_models_rows_under_the_rule(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Limit 0.9 x 7.4 = 6.66: the candidate's gain 0.9 is the most colourful clean row
+    within it (its gain 1 paints false colour, the shipped model's 0.8 is less colourful)."""
+    cand = calibration({"gain 0.9": (6.5, 7.0, 0.0), "gain 1": (6.6, 7.4, 0.05)})
+    shipped = calibration({"gain 0.8": (6.48, 6.0, 0.0017)})
+    paths = [tmp_path / "cand.json", tmp_path / "shipped.json"]
+    for path, body in zip(paths, (cand, shipped), strict=True):
+        path.write_text(json.dumps(body))
+    run_main(
+        monkeypatch, "scripts/ship_decision.py", "--candidate", paths[0], "--shipped", paths[1]
+    )
+    out = capsys.readouterr().out
+    assert "the rule chooses candidate, gain 0.9: CIEDE2000 6.500" in out
+    assert out.rstrip().endswith("ship the candidate")
+    shipped["rows"]["gain 0.8"]["colorfulness"] = 7.2  # now the shipped row is richer
+    paths[1].write_text(json.dumps(shipped))
+    run_main(
+        monkeypatch, "scripts/ship_decision.py", "--candidate", paths[0], "--shipped", paths[1]
+    )
+    assert capsys.readouterr().out.rstrip().endswith("keep the shipped model")
+    paths[1].write_text(json.dumps(cand))  # a tie keeps the shipped model
+    run_main(
+        monkeypatch, "scripts/ship_decision.py", "--candidate", paths[0], "--shipped", paths[1]
+    )
+    assert capsys.readouterr().out.rstrip().endswith("keep the shipped model")
+
+
+def test_ship_decision_refuses_calibrations_of_different_images(
+    tmp_path: Path, monkeypatch
+) -> None:
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    paths[0].write_text(json.dumps(calibration({"gain 1": (6.5, 7.0, 0.0)})))
+    paths[1].write_text(json.dumps(calibration({"gain 1": (6.5, 7.0, 0.0)}, mean_chroma=7.0)))
+    with pytest.raises(SystemExit, match="different val images"):
+        run_main(
+            monkeypatch, "scripts/ship_decision.py", "--candidate", paths[0], "--shipped", paths[1]
+        )
+
+
 SHELL_SCRIPTS = sorted([*ROOT.glob("scripts/*.sh"), *ROOT.glob("benchmarks/*.sh")])
 
 

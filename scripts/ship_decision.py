@@ -57,13 +57,6 @@ def describe(name: str, row: dict[str, float]) -> str:
     )
 
 
-def decide(candidate: dict, shipped: dict, rule: Rule) -> str | None:
-    """The pooled row the rule chooses (None: no row is clean)."""
-    limit = rule.ciede_limit(candidate["rows"])
-    # The shipped model's rows first: on a tie the rule keeps it.
-    return rule.choose(pooled({"shipped": shipped, "candidate": candidate}), limit)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidate", type=Path, required=True, help="its calibration JSON")
@@ -72,11 +65,13 @@ def main() -> None:
     candidate, shipped = load(args.candidate), load(args.shipped)
     if not same_images(candidate, shipped):
         raise SystemExit("the two calibrations scored different val images: rerun one")
+    # The shipped model's rows first: on a tie the rule keeps it.
     rows = pooled({"shipped": shipped, "candidate": candidate})
     for model, body in (("candidate", candidate), ("shipped", shipped)):
         own = body.get("chosen")
         print(f"{model}'s own choice: " + (describe(own, body["rows"][own]) if own else "none"))
-    chosen = decide(candidate, shipped, Rule())
+    rule = Rule()
+    chosen = rule.choose(rows, rule.ciede_limit(candidate["rows"]))
     if chosen is None:
         print("no row passes the false-colour limit: keep the shipped model")
         sys.exit(0)

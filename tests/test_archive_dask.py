@@ -133,10 +133,14 @@ def test_a_dozen_scenes_on_a_cluster_survive_a_killed_worker(tmp_path: Path) -> 
         wait_for(lambda: len(client.scheduler_info()["workers"]) == 1, 30, "the worker's loss")
         rows = manifest_rows(manifest)
         assert len(rows) == SCENES
+        # A scene the killed worker had already published (between `processing()` and the
+        # kill) is adopted when Dask re-runs it: done, written once, by the dead worker.
+        adopted = [row for row in rows.values() if row["writes"] == 0]
+        assert len(adopted) <= len(killed), adopted
         for row in rows.values():
             output = Path(row["output"])
             assert row["status"] == "done" and row["reason"] is None
-            assert row["writes"] == 1 and row["attempts"] == 1  # Dask re-ran the lost ones
+            assert row["writes"] in (0, 1) and row["attempts"] == 1  # Dask re-ran the lost ones
             assert row["checksum"] == sha256(output)
             valid, errors, _ = cog_validate(str(output), strict=True)
             assert valid and not errors, errors

@@ -186,6 +186,10 @@ def child(spec: dict[str, Any]) -> None:
     from rscolor.scene.output import colorize_raster
     from rscolor.scene.pipeline import SceneOptions
 
+    if spec["keep_freed_memory"]:
+        from rscolor.utils.memory import keep_freed_memory
+
+        keep_freed_memory()
     threads = spec["threads"]
     torch.set_num_threads(threads)
     backend = spec["backend"]
@@ -262,6 +266,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "scene": str(scene), "out": str(workdir / f"out{size}-{backend}.tif"),
                 "threads": args.threads, "scale": args.scale, "tile": args.tile,
                 "overlap": args.overlap, "batch": args.batch,
+                "keep_freed_memory": args.keep_freed_memory,
             }  # fmt: skip
             report, rss, wall = run_child(spec)
             check_output(scene, Path(spec["out"]))
@@ -447,6 +452,11 @@ def main() -> None:
         "none runs the pipeline without the network (memory and overhead only).",
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="malloc keeps freed memory in each run (rscolor.utils.memory; glibc only)",
+    )
     parser.add_argument("--scale", type=float, default=None)
     parser.add_argument("--tile", type=int, default=None)
     parser.add_argument("--overlap", type=int, default=None)

@@ -11,6 +11,7 @@ untimed step is counted with torch's FLOP counter (machine-independent cost).
 
     python benchmarks/train_throughput.py --scale paper --device cuda --amp bf16
     python benchmarks/train_throughput.py --scale cpu --device cpu --threads 2
+    python benchmarks/train_throughput.py --scale cpu --device cpu --threads 2 --keep-freed-memory
 
 The issue's target: the joint stream (two streams) costs at most 1.6x the single-stream
 time per image; the ratios printed at the end compare the "Joint stream" and the full
@@ -37,6 +38,7 @@ from rscolor.models.blocks import count_parameters
 from rscolor.suites.methods import Method, resolve_configs_dir, suites_for, unique_methods
 from rscolor.training.step import GanStep
 from rscolor.utils.io import atomic_write_text
+from rscolor.utils.memory import keep_freed_memory
 
 SINGLE_STREAM = "ablation-single"
 JOINT = ("ablation-joint", "jsdcgan")
@@ -64,6 +66,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=10, help="timed steps per method")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="malloc keeps freed memory, as `rscolor train` has it (train.keep_freed_memory)",
+    )
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
@@ -200,6 +207,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.keep_freed_memory and not keep_freed_memory():
+        sys.exit("--keep-freed-memory: needs Linux with glibc's malloc")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.backends.cudnn.benchmark = True  # as `rscolor train` (not deterministic) does

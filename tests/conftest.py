@@ -34,6 +34,13 @@ def _deterministic_torch():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _allocator_untouched(monkeypatch):
+    """`rscolor train` run in-process leaves this process's malloc settings as they are
+    (tests/test_allocator.py checks the real call in a process of its own)."""
+    monkeypatch.setattr("rscolor.cli.train_cmd.keep_freed_memory", lambda: False)
+
+
 # Modules whose tests start processes (torchrun, the console script, qgis_process, a
 # browser, a study server), train several runs, export ONNX or fuzz: `make test-fast`
 # (-m "not slow") leaves them out; `make test` runs everything.

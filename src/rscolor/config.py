@@ -174,6 +174,12 @@ class TrainConfig(Strict):
     amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision on CUDA.")
     channels_last: bool = Field(False, description="channels_last memory format on CUDA.")
     compile: bool = Field(False, description="torch.compile the generator.")
+    keep_freed_memory: bool = Field(
+        True,
+        description="On Linux with glibc, have malloc keep freed memory for reuse instead of "
+        "returning it to the kernel each step (a CPU training step ran 1.6x faster on 2 "
+        "cores; docs/performance.md, 'The memory allocator'). No effect elsewhere.",
+    )
     select_metric: Literal["ciede2000", "acc2", "acc5", "psnr", "ssim", "l1"] = Field(
         "ciede2000", description="Validation score that picks the best epoch."
     )
@@ -219,6 +225,7 @@ RUNTIME_FIELDS = frozenset(
         "train.threads",
         "train.checkpoint_every_steps",
         "train.compile",
+        "train.keep_freed_memory",
         "data.num_workers",
         "data.root",
     }

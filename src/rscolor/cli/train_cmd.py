@@ -13,6 +13,7 @@ from rscolor.training.trainer import Trainer, TrainingDiverged
 from rscolor.utils.device import check_threads
 from rscolor.utils.dotted import parse_overrides
 from rscolor.utils.lock import run_lock
+from rscolor.utils.memory import keep_freed_memory
 
 # Exit status of a run stopped by the NaN/inf guard (2 is a user mistake).
 EXIT_DIVERGED = 3
@@ -43,6 +44,8 @@ def run_train(opts: TrainOptions) -> None:
     progress = not opts.quiet
     cfg = load_config(config, parse_overrides(opts.overrides()))
     check_threads(cfg.train.threads, "train.threads")
+    if cfg.train.keep_freed_memory:
+        keep_freed_memory()
     run_dir = opts.out or default_run_dir(config)
     check_run_folder(run_dir, resume, opts.force)
     trainer = Trainer(cfg, run_dir, opts.data, opts.split_manifest, progress=progress)

@@ -42,7 +42,9 @@ def test_freed_memory_is_reused_instead_of_faulted_in_again() -> None:
     counts = json.loads(out.stdout)
     assert counts["applied"] is True
     assert counts["before"] > 8 * 10_000  # each round faulted its 16,384 pages in
-    assert counts["after"] < counts["before"] / 20
+    # Reused: at most a round or two faulted in again (a small allocation may split the
+    # freed block once, so the heap grows once more), not every round.
+    assert counts["after"] <= 2 * 16_384 < counts["before"] / 3
 
 
 def test_other_c_libraries_are_left_alone(monkeypatch) -> None:

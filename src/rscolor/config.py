@@ -177,8 +177,8 @@ class TrainConfig(Strict):
     keep_freed_memory: bool = Field(
         True,
         description="On Linux with glibc, have malloc keep freed memory for reuse instead of "
-        "returning it to the kernel each step (a CPU training step ran 1.6x faster on 2 "
-        "cores; docs/performance.md, 'The memory allocator'). No effect elsewhere.",
+        "returning it to the kernel each step (a CPU training step ran 1.5x faster on 2 "
+        "cores; docs/performance.md, 'The memory allocator on the CPU'). No effect elsewhere.",
     )
     select_metric: Literal["ciede2000", "acc2", "acc5", "psnr", "ssim", "l1"] = Field(
         "ciede2000", description="Validation score that picks the best epoch."

@@ -3,8 +3,8 @@
 A CPU training step allocates and frees activation buffers of 32-64 MB. glibc's malloc
 serves each with its own mmap and hands it back on free, so the kernel zeroes fresh pages
 for every step: a quarter of a 2-core machine's time (docs/performance.md, "The memory
-allocator"). `keep_freed_memory` asks malloc to serve them from its heap and keep what is
-freed, so the next step reuses it.
+allocator on the CPU"). `keep_freed_memory` asks malloc to serve them from its heap and
+keep what is freed, so the next step reuses it.
 """
 
 from __future__ import annotations
